@@ -1,0 +1,134 @@
+//! Internal macros: feature/platform gates (the one place cfg conditions are
+//! spelled out) and logging shims that compile to nothing without `log`.
+
+/// Items that need the OS selector (feature `os-poll`).
+macro_rules! cfg_os_poll {
+    ($($item:item)*) => {
+        $(
+            #[cfg(feature = "os-poll")]
+            #[cfg_attr(docsrs, doc(cfg(feature = "os-poll")))]
+            $item
+        )*
+    };
+}
+
+/// Items that exist only without the OS selector.
+#[allow(unused_macros)]
+macro_rules! cfg_not_os_poll {
+    ($($item:item)*) => {
+        $(
+            #[cfg(not(feature = "os-poll"))]
+            $item
+        )*
+    };
+}
+
+/// Unix extension items (feature `os-ext` on Unix).
+macro_rules! cfg_os_ext {
+    ($($item:item)*) => {
+        $(
+            #[cfg(all(unix, feature = "os-ext"))]
+            #[cfg_attr(docsrs, doc(cfg(all(unix, feature = "os-ext"))))]
+            $item
+        )*
+    };
+}
+
+/// The `net` module (feature `net`).
+macro_rules! cfg_net {
+    ($($item:item)*) => {
+        $(
+            #[cfg(feature = "net")]
+            #[cfg_attr(docsrs, doc(cfg(feature = "net")))]
+            $item
+        )*
+    };
+}
+
+/// Items used by every owned I/O source: net types and pipes.
+macro_rules! cfg_io_source {
+    ($($item:item)*) => {
+        $(
+            #[cfg(any(feature = "net", all(unix, feature = "os-ext")))]
+            $item
+        )*
+    };
+}
+
+/// Items that exist only where the selector is backed by a real file
+/// descriptor (epoll today), so `Poll`/`Registry` can expose it.
+macro_rules! cfg_selector_fd {
+    ($($item:item)*) => {
+        $(
+            #[cfg(all(unix, feature = "os-poll"))]
+            $item
+        )*
+    };
+}
+
+/// Trace-level log message (no-op without the `log` feature).
+macro_rules! trace {
+    ($($arg:tt)*) => {
+        #[cfg(feature = "log")]
+        {
+            log::trace!($($arg)*);
+        }
+    };
+}
+
+/// `Interest::AIO` / `Event::is_aio`: kqueue platforms with `EVFILT_AIO`.
+macro_rules! cfg_aio {
+    ($($item:item)*) => {
+        $(
+            #[cfg(any(
+                target_os = "dragonfly",
+                target_os = "freebsd",
+                target_os = "ios",
+                target_os = "macos",
+                target_os = "tvos",
+                target_os = "visionos",
+                target_os = "watchos"
+            ))]
+            $item
+        )*
+    };
+}
+
+/// `Interest::LIO`: FreeBSD's `EVFILT_LIO`.
+macro_rules! cfg_lio {
+    ($($item:item)*) => {
+        $(
+            #[cfg(target_os = "freebsd")]
+            $item
+        )*
+    };
+}
+
+/// `Interest::PRIORITY`: platforms with `EPOLLPRI`.
+macro_rules! cfg_priority {
+    ($($item:item)*) => {
+        $(
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            $item
+        )*
+    };
+}
+
+cfg_aio! {
+    /// Whether this platform has `Interest::AIO`.
+    pub(crate) const HAS_AIO: bool = true;
+}
+#[cfg(not(any(
+    target_os = "dragonfly",
+    target_os = "freebsd",
+    target_os = "ios",
+    target_os = "macos",
+    target_os = "tvos",
+    target_os = "visionos",
+    target_os = "watchos"
+)))]
+pub(crate) const HAS_AIO: bool = false;
+/// Whether this platform has `Interest::LIO`.
+pub(crate) const HAS_LIO: bool = cfg!(target_os = "freebsd");
+/// Whether this platform has `Interest::PRIORITY`.
+pub(crate) const HAS_PRIORITY: bool = cfg!(any(target_os = "linux", target_os = "android"));

@@ -1,0 +1,117 @@
+//! Non-blocking networking: TCP, UDP and Unix-domain sockets.
+//!
+//! Every type mirrors its std counterpart, is non-blocking and close-on-exec
+//! when created by nbio, implements [`event::Source`](crate::event::Source),
+//! and routes each operation that can return
+//! [`WouldBlock`](std::io::ErrorKind::WouldBlock) through nbio's re-arm hook.
+//! Types built from std values or raw fds (`from_std`, `FromRawFd`,
+//! `From<OwnedFd>`) are taken as they are: put them in non-blocking mode first.
+//!
+//! A datagram can be received only once, and a buffer that is too small
+//! truncates it on Unix; results are the OS's, passed through unchanged.
+
+/// Implements the traits every net type shares: `Source` (delegating to the
+/// inner `IoSource`), `Debug` (std's), the raw-fd and `OwnedFd` conversions,
+/// and conversion into the std type.
+macro_rules! net_type_impls {
+    ($ty:ident, $std:ty) => {
+        impl $crate::event::Source for $ty {
+            fn register(
+                &mut self,
+                registry: &$crate::Registry,
+                token: $crate::Token,
+                interests: $crate::Interest,
+            ) -> std::io::Result<()> {
+                $crate::event::Source::register(&mut self.inner, registry, token, interests)
+            }
+
+            fn reregister(
+                &mut self,
+                registry: &$crate::Registry,
+                token: $crate::Token,
+                interests: $crate::Interest,
+            ) -> std::io::Result<()> {
+                $crate::event::Source::reregister(&mut self.inner, registry, token, interests)
+            }
+
+            fn deregister(&mut self, registry: &$crate::Registry) -> std::io::Result<()> {
+                $crate::event::Source::deregister(&mut self.inner, registry)
+            }
+        }
+
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(&*self.inner, f)
+            }
+        }
+
+        impl From<$ty> for $std {
+            fn from(value: $ty) -> $std {
+                value.inner.into_inner()
+            }
+        }
+
+        #[cfg(unix)]
+        impl std::os::fd::AsRawFd for $ty {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                self.inner.as_raw_fd()
+            }
+        }
+
+        #[cfg(unix)]
+        impl std::os::fd::AsFd for $ty {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                self.inner.as_fd()
+            }
+        }
+
+        #[cfg(unix)]
+        impl std::os::fd::IntoRawFd for $ty {
+            fn into_raw_fd(self) -> std::os::fd::RawFd {
+                self.inner.into_inner().into_raw_fd()
+            }
+        }
+
+        #[cfg(unix)]
+        impl std::os::fd::FromRawFd for $ty {
+            /// Takes ownership of `fd` as it is: the caller must have put it
+            /// in non-blocking mode.
+            ///
+            /// # Safety
+            ///
+            /// `fd` must be an open socket of the right kind, owned by nobody
+            /// else.
+            unsafe fn from_raw_fd(fd: std::os::fd::RawFd) -> $ty {
+                // SAFETY: the caller upholds `from_raw_fd`'s contract.
+                $ty::from_std(unsafe { <$std>::from_raw_fd(fd) })
+            }
+        }
+
+        #[cfg(unix)]
+        impl From<std::os::fd::OwnedFd> for $ty {
+            /// Takes ownership of the socket as it is: the caller must have
+            /// put it in non-blocking mode.
+            fn from(fd: std::os::fd::OwnedFd) -> $ty {
+                $ty::from_std(<$std>::from(fd))
+            }
+        }
+
+        #[cfg(unix)]
+        impl From<$ty> for std::os::fd::OwnedFd {
+            fn from(value: $ty) -> std::os::fd::OwnedFd {
+                value.inner.into_inner().into()
+            }
+        }
+    };
+}
+
+mod tcp;
+pub use self::tcp::{TcpListener, TcpStream};
+
+mod udp;
+pub use self::udp::UdpSocket;
+
+#[cfg(unix)]
+mod uds;
+#[cfg(unix)]
+pub use self::uds::{UnixDatagram, UnixListener, UnixStream};

@@ -1,0 +1,7 @@
+//! TCP: listener and stream.
+
+mod listener;
+mod stream;
+
+pub use self::listener::TcpListener;
+pub use self::stream::TcpStream;

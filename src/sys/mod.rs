@@ -1,0 +1,44 @@
+//! Platform backends, chosen here and nowhere else.
+//!
+//! Every backend provides the same small internal interface, which the
+//! portable code in `src/` uses:
+//!
+//! * `Selector` — `new`, `try_clone`, `select(&mut Events, Option<Duration>)`,
+//!   `register`/`reregister`/`deregister` of a raw fd with a token and
+//!   interests;
+//! * `Event`, `Events` and the `event` accessors (`token`, `is_readable`, …)
+//!   that read the OS's own event record;
+//! * `Waker` — `new(&Selector, Token)` and `wake`;
+//! * `IoSourceState` — per-source state owned by every `IoSource`, with the
+//!   `do_io(direction, f, io)` hook that selectors emulating edge triggering
+//!   use to re-arm the direction that returned `WouldBlock` (a no-op on
+//!   epoll, which keeps no per-source state at all);
+//! * socket and pipe constructors (`net`, `pipe`) and `SourceFd`.
+//!
+//! | build                          | selector / waker                    |
+//! |--------------------------------|-------------------------------------|
+//! | Linux, Android + `os-poll`     | epoll + eventfd (`unix/`)           |
+//! | any Unix without `os-poll`     | `shell/`: every call is `Unsupported` |
+
+#[cfg(not(unix))]
+compile_error!("nbio supports Unix (Linux and Android) today; other platforms are planned");
+
+#[cfg(all(
+    unix,
+    feature = "os-poll",
+    not(any(target_os = "linux", target_os = "android"))
+))]
+compile_error!("nbio's selector currently supports Linux and Android (epoll) only");
+
+#[cfg(unix)]
+mod unix;
+#[cfg(all(unix, feature = "os-ext"))]
+pub use self::unix::SourceFd;
+#[cfg(unix)]
+#[allow(unused_imports)] // nothing is used without `os-poll` and `net`
+pub(crate) use self::unix::*;
+
+#[cfg(not(feature = "os-poll"))]
+mod shell;
+#[cfg(not(feature = "os-poll"))]
+pub(crate) use self::shell::{event, Event, Events, Selector, Waker};

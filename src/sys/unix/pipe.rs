@@ -1,0 +1,275 @@
+//! Non-blocking Unix pipes (`nbio::unix::pipe`).
+
+use crate::io_source::IoSource;
+use crate::sys::unix::cvt;
+use crate::{event, Interest, Registry, Token};
+use std::fs::File;
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::process::{ChildStderr, ChildStdin, ChildStdout};
+use std::{fmt, ptr};
+
+/// Creates a non-blocking, close-on-exec pipe: `(sender, receiver)`.
+///
+/// The receiver gets a readable event when data arrives and a read-closed
+/// event when every sender is gone; the sender gets a writable event when
+/// there is room and a write-closed event when the receiver is gone.
+///
+/// # Errors
+///
+/// The OS error if the pipe cannot be created (`EMFILE`, `ENFILE`).
+///
+/// # Example
+///
+/// ```
+/// # fn main() -> std::io::Result<()> {
+/// use nbio::unix::pipe;
+/// use nbio::{Events, Interest, Poll, Token};
+/// use std::io::{Read, Write};
+/// use std::time::Duration;
+///
+/// let mut poll = Poll::new()?;
+/// let mut events = Events::with_capacity(8);
+/// let (mut sender, mut receiver) = pipe::new()?;
+/// poll.registry().register(&mut receiver, Token(1), Interest::READABLE)?;
+///
+/// sender.write_all(b"hello")?;
+/// poll.poll(&mut events, Some(Duration::from_secs(5)))?;
+/// assert!(events.iter().any(|e| e.token() == Token(1) && e.is_readable()));
+///
+/// let mut buf = [0; 16];
+/// assert_eq!(receiver.read(&mut buf)?, 5);
+/// assert_eq!(&buf[..5], b"hello");
+/// # Ok(())
+/// # }
+/// ```
+pub fn new() -> io::Result<(Sender, Receiver)> {
+    let mut fds: [RawFd; 2] = [-1, -1];
+    // SAFETY: `fds` is a valid array of two ints for the kernel to fill.
+    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) })?;
+    // SAFETY: `pipe2` succeeded, so both fds are new and owned by us alone.
+    let (r, w) = unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) };
+    Ok((
+        Sender {
+            inner: IoSource::new(w),
+        },
+        Receiver {
+            inner: IoSource::new(r),
+        },
+    ))
+}
+
+/// Switches `O_NONBLOCK` on or off with `ioctl(FIONBIO)`.
+fn set_nonblocking(fd: RawFd, nonblocking: bool) -> io::Result<()> {
+    let mut value = libc::c_int::from(nonblocking);
+    // SAFETY: FIONBIO reads one `c_int` through the pointer, which is valid
+    // for the duration of the call; bad fds are reported as errors.
+    cvt(unsafe { libc::ioctl(fd, libc::FIONBIO, ptr::addr_of_mut!(value)) }).map(drop)
+}
+
+/// The writing end of a pipe.
+pub struct Sender {
+    inner: IoSource<File>,
+}
+
+impl Sender {
+    /// Sets or clears non-blocking mode on the pipe (needed after
+    /// converting a [`ChildStdin`], which is blocking).
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        set_nonblocking(self.inner.as_raw_fd(), nonblocking)
+    }
+
+    /// Runs `f`, an operation on the pipe's fd performed by the caller,
+    /// through nbio's re-arm hook. `f` must return `WouldBlock` exactly when
+    /// the OS did.
+    pub fn try_io<F, T>(&self, f: F) -> io::Result<T>
+    where
+        F: FnOnce() -> io::Result<T>,
+    {
+        self.inner.do_io(Interest::WRITABLE, |_| f())
+    }
+}
+
+/// The reading end of a pipe.
+pub struct Receiver {
+    inner: IoSource<File>,
+}
+
+impl Receiver {
+    /// Sets or clears non-blocking mode on the pipe (needed after
+    /// converting a [`ChildStdout`] or [`ChildStderr`], which are blocking).
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        set_nonblocking(self.inner.as_raw_fd(), nonblocking)
+    }
+
+    /// Runs `f`, an operation on the pipe's fd performed by the caller,
+    /// through nbio's re-arm hook. `f` must return `WouldBlock` exactly when
+    /// the OS did.
+    pub fn try_io<F, T>(&self, f: F) -> io::Result<T>
+    where
+        F: FnOnce() -> io::Result<T>,
+    {
+        self.inner.do_io(Interest::READABLE, |_| f())
+    }
+}
+
+impl Write for Sender {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (&*self).write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        (&*self).flush()
+    }
+}
+
+impl Write for &Sender {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.do_io(Interest::WRITABLE, |f| (&*f).write(buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.inner
+            .do_io(Interest::WRITABLE, |f| (&*f).write_vectored(bufs))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.do_io(Interest::WRITABLE, |f| (&*f).flush())
+    }
+}
+
+impl Read for Receiver {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        (&*self).read_vectored(bufs)
+    }
+}
+
+impl Read for &Receiver {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.do_io(Interest::READABLE, |f| (&*f).read(buf))
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.inner
+            .do_io(Interest::READABLE, |f| (&*f).read_vectored(bufs))
+    }
+}
+
+macro_rules! pipe_end_impls {
+    ($end:ident) => {
+        impl event::Source for $end {
+            fn register(
+                &mut self,
+                registry: &Registry,
+                token: Token,
+                interests: Interest,
+            ) -> io::Result<()> {
+                self.inner.register(registry, token, interests)
+            }
+
+            fn reregister(
+                &mut self,
+                registry: &Registry,
+                token: Token,
+                interests: Interest,
+            ) -> io::Result<()> {
+                self.inner.reregister(registry, token, interests)
+            }
+
+            fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+                self.inner.deregister(registry)
+            }
+        }
+
+        impl fmt::Debug for $end {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($end))
+                    .field("fd", &self.inner.as_raw_fd())
+                    .finish()
+            }
+        }
+
+        impl FromRawFd for $end {
+            /// Takes ownership of `fd` as-is: the caller must make it
+            /// non-blocking.
+            ///
+            /// # Safety
+            ///
+            /// `fd` must be an open pipe end owned by nobody else.
+            unsafe fn from_raw_fd(fd: RawFd) -> $end {
+                $end {
+                    // SAFETY: the caller guarantees `fd` is open and owned.
+                    inner: IoSource::new(unsafe { File::from_raw_fd(fd) }),
+                }
+            }
+        }
+
+        impl AsRawFd for $end {
+            fn as_raw_fd(&self) -> RawFd {
+                self.inner.as_raw_fd()
+            }
+        }
+
+        impl IntoRawFd for $end {
+            fn into_raw_fd(self) -> RawFd {
+                self.inner.into_inner().into_raw_fd()
+            }
+        }
+
+        impl AsFd for $end {
+            fn as_fd(&self) -> BorrowedFd<'_> {
+                self.inner.as_fd()
+            }
+        }
+
+        impl From<OwnedFd> for $end {
+            /// Takes ownership of the fd as-is: make it non-blocking first.
+            fn from(fd: OwnedFd) -> $end {
+                $end {
+                    inner: IoSource::new(File::from(fd)),
+                }
+            }
+        }
+
+        impl From<$end> for OwnedFd {
+            fn from(end: $end) -> OwnedFd {
+                end.inner.into_inner().into()
+            }
+        }
+    };
+}
+
+pipe_end_impls!(Sender);
+pipe_end_impls!(Receiver);
+
+impl From<ChildStdin> for Sender {
+    /// Wraps a child's stdin. The fd stays blocking; call
+    /// [`Sender::set_nonblocking`] before registering it.
+    fn from(stdin: ChildStdin) -> Sender {
+        Sender::from(OwnedFd::from(stdin))
+    }
+}
+
+impl From<ChildStdout> for Receiver {
+    /// Wraps a child's stdout. The fd stays blocking; call
+    /// [`Receiver::set_nonblocking`] before registering it.
+    fn from(stdout: ChildStdout) -> Receiver {
+        Receiver::from(OwnedFd::from(stdout))
+    }
+}
+
+impl From<ChildStderr> for Receiver {
+    /// Wraps a child's stderr. The fd stays blocking; call
+    /// [`Receiver::set_nonblocking`] before registering it.
+    fn from(stderr: ChildStderr) -> Receiver {
+        Receiver::from(OwnedFd::from(stderr))
+    }
+}

@@ -1,0 +1,248 @@
+//! epoll selector (Linux, Android).
+//!
+//! Every registration is edge-triggered (`EPOLLET`); readable interest also
+//! asks for `EPOLLRDHUP` so a peer's half-close is reported. The kernel keeps
+//! all per-registration state, so sources need none of their own and events
+//! are the kernel's `epoll_event` records, read in place.
+
+use crate::sys::unix::cvt;
+use crate::{Interest, Token};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+use std::io;
+
+/// One epoll instance. Clones (`try_clone`) are `dup`s of the same instance.
+#[derive(Debug)]
+pub(crate) struct Selector {
+    ep: OwnedFd,
+}
+
+impl Selector {
+    pub(crate) fn new() -> io::Result<Selector> {
+        // SAFETY: `epoll_create1` takes only a flags argument and returns a
+        // new file descriptor or -1.
+        let fd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+        // SAFETY: `fd` was just created by the kernel and is owned by nobody
+        // else.
+        let ep = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Selector { ep })
+    }
+
+    pub(crate) fn try_clone(&self) -> io::Result<Selector> {
+        // `OwnedFd::try_clone` duplicates with F_DUPFD_CLOEXEC.
+        self.ep.try_clone().map(|ep| Selector { ep })
+    }
+
+    pub(crate) fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+        events.clear();
+        if events.capacity() == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "`Events` has zero capacity: poll cannot return any event",
+            ));
+        }
+        let max_events = events.capacity().min(libc::c_int::MAX as usize) as libc::c_int;
+        // SAFETY: the pointer and `max_events` describe the vector's spare
+        // capacity (it is empty), which the kernel fills with at most
+        // `max_events` initialised `epoll_event`s.
+        let n = cvt(unsafe {
+            libc::epoll_wait(
+                self.ep.as_raw_fd(),
+                events.as_mut_ptr(),
+                max_events,
+                timeout_ms(timeout),
+            )
+        })?;
+        // SAFETY: the kernel initialised exactly `n` (<= capacity) entries.
+        unsafe { events.set_len(n as usize) };
+        Ok(())
+    }
+
+    pub(crate) fn register(&self, fd: RawFd, token: Token, interests: Interest) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_ADD, fd, token, interests)
+    }
+
+    // Used by `IoSource` and `SourceFd`, which `os-poll` alone does not build.
+    #[allow(dead_code)]
+    pub(crate) fn reregister(
+        &self,
+        fd: RawFd,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_MOD, fd, token, interests)
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
+        // SAFETY: since Linux 2.6.9 the event argument of EPOLL_CTL_DEL is
+        // ignored and may be null; invalid fds are reported as errors.
+        cvt(unsafe {
+            libc::epoll_ctl(
+                self.ep.as_raw_fd(),
+                libc::EPOLL_CTL_DEL,
+                fd,
+                std::ptr::null_mut(),
+            )
+        })
+        .map(drop)
+    }
+
+    fn ctl(&self, op: libc::c_int, fd: RawFd, token: Token, interests: Interest) -> io::Result<()> {
+        let mut event = libc::epoll_event {
+            events: interests_to_epoll(interests),
+            u64: token.0 as u64,
+        };
+        // SAFETY: `event` is a valid, initialised `epoll_event` that outlives
+        // the call; invalid fds or ops are reported as errors.
+        cvt(unsafe { libc::epoll_ctl(self.ep.as_raw_fd(), op, fd, &mut event) }).map(drop)
+    }
+}
+
+impl AsRawFd for Selector {
+    fn as_raw_fd(&self) -> RawFd {
+        self.ep.as_raw_fd()
+    }
+}
+
+impl AsFd for Selector {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.ep.as_fd()
+    }
+}
+
+/// Maps an `Interest` to epoll flags; always edge-triggered.
+fn interests_to_epoll(interests: Interest) -> u32 {
+    let mut kind = libc::EPOLLET;
+    if interests.is_readable() {
+        kind |= libc::EPOLLIN | libc::EPOLLRDHUP;
+    }
+    if interests.is_writable() {
+        kind |= libc::EPOLLOUT;
+    }
+    if interests.is_priority() {
+        kind |= libc::EPOLLPRI;
+    }
+    kind as u32
+}
+
+/// Converts a timeout to `epoll_wait` milliseconds: `None` is infinite (-1),
+/// zero stays zero, anything else rounds **up** to the next millisecond so a
+/// short wait never becomes a busy loop, and huge values clamp to `c_int::MAX`.
+fn timeout_ms(timeout: Option<Duration>) -> libc::c_int {
+    match timeout {
+        None => -1,
+        Some(d) => {
+            // `as_millis` truncates; add one for any sub-millisecond rest.
+            // u128 cannot overflow, even for `Duration::MAX`.
+            let rest = u128::from(d.subsec_nanos() % 1_000_000 != 0);
+            (d.as_millis() + rest).min(libc::c_int::MAX as u128) as libc::c_int
+        }
+    }
+}
+
+/// The raw event record filled in by `epoll_wait`.
+pub(crate) type Event = libc::epoll_event;
+/// The buffer `epoll_wait` writes into.
+pub(crate) type Events = Vec<Event>;
+
+/// Accessors for the raw `epoll_event`, per mio's documented flag mapping.
+pub(crate) mod event {
+    use super::Event;
+    use crate::Token;
+    use std::fmt;
+
+    fn flags(event: &Event) -> libc::c_int {
+        // Copy out of the (possibly packed) struct before use.
+        let events = event.events;
+        events as libc::c_int
+    }
+
+    pub(crate) fn token(event: &Event) -> Token {
+        let data = event.u64;
+        Token(data as usize)
+    }
+
+    pub(crate) fn is_readable(event: &Event) -> bool {
+        flags(event) & (libc::EPOLLIN | libc::EPOLLPRI) != 0
+    }
+
+    pub(crate) fn is_writable(event: &Event) -> bool {
+        flags(event) & libc::EPOLLOUT != 0
+    }
+
+    pub(crate) fn is_error(event: &Event) -> bool {
+        flags(event) & libc::EPOLLERR != 0
+    }
+
+    pub(crate) fn is_read_closed(event: &Event) -> bool {
+        let f = flags(event);
+        // Both halves shut down, or the peer half-closed while readable.
+        f & libc::EPOLLHUP != 0 || (f & libc::EPOLLIN != 0 && f & libc::EPOLLRDHUP != 0)
+    }
+
+    pub(crate) fn is_write_closed(event: &Event) -> bool {
+        let f = flags(event);
+        // Both halves shut down; or an error on a writable socket; or a bare
+        // EPOLLERR, which is how a pipe reports that its reader is gone.
+        f & libc::EPOLLHUP != 0
+            || (f & libc::EPOLLOUT != 0 && f & libc::EPOLLERR != 0)
+            || f == libc::EPOLLERR
+    }
+
+    pub(crate) fn is_priority(event: &Event) -> bool {
+        flags(event) & libc::EPOLLPRI != 0
+    }
+
+    pub(crate) fn is_aio(_: &Event) -> bool {
+        false
+    }
+
+    pub(crate) fn is_lio(_: &Event) -> bool {
+        false
+    }
+
+    /// `{:#?}` view of the raw record: flag names and the user data.
+    pub(crate) struct Details<'a>(pub(crate) &'a Event);
+
+    impl fmt::Debug for Details<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            const NAMES: [(libc::c_int, &str); 9] = [
+                (libc::EPOLLIN, "EPOLLIN"),
+                (libc::EPOLLPRI, "EPOLLPRI"),
+                (libc::EPOLLOUT, "EPOLLOUT"),
+                (libc::EPOLLRDNORM, "EPOLLRDNORM"),
+                (libc::EPOLLRDBAND, "EPOLLRDBAND"),
+                (libc::EPOLLWRNORM, "EPOLLWRNORM"),
+                (libc::EPOLLERR, "EPOLLERR"),
+                (libc::EPOLLHUP, "EPOLLHUP"),
+                (libc::EPOLLRDHUP, "EPOLLRDHUP"),
+            ];
+            struct Flags(libc::c_int);
+            impl fmt::Debug for Flags {
+                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    let mut first = true;
+                    for (bit, name) in NAMES {
+                        if self.0 & bit != 0 {
+                            if !first {
+                                f.write_str(" | ")?;
+                            }
+                            f.write_str(name)?;
+                            first = false;
+                        }
+                    }
+                    if first {
+                        f.write_str("(empty)")?;
+                    }
+                    Ok(())
+                }
+            }
+            let data = self.0.u64;
+            f.debug_struct("epoll_event")
+                .field("events", &Flags(flags(self.0)))
+                .field("u64", &data)
+                .finish()
+        }
+    }
+}
+
