@@ -85,6 +85,8 @@ mod token;
 mod waker;
 
 pub mod event;
+pub mod features;
+pub mod guide;
 
 cfg_io_source! {
     mod io_source;
@@ -109,9 +111,14 @@ cfg_os_ext! {
         /// Non-blocking Unix pipes that can be registered with a
         /// [`Poll`](crate::Poll).
         ///
-        /// See [`new`] to create a pipe.
+        /// See [`new`](crate::unix::pipe::new) to create a pipe.
         pub mod pipe {
             pub use crate::sys::pipe::{new, Receiver, Sender};
         }
     }
 }
+
+/// Compiles the README's code blocks as doctests, so the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -5,7 +5,7 @@ use crate::{event, sys, Events, Interest, Token};
 use std::time::Duration;
 use std::{fmt, io};
 
-/// Waits for readiness events on registered [`Source`]s.
+/// Waits for readiness events on registered [`Source`](event::Source)s.
 ///
 /// `Poll` owns the OS selector (an epoll instance on Linux). Sources are
 /// registered through its [`Registry`]; [`Poll::poll`] blocks until at least
@@ -47,7 +47,7 @@ pub struct Poll {
     registry: Registry,
 }
 
-/// Registers [`Source`]s with a [`Poll`].
+/// Registers [`Source`](event::Source)s with a [`Poll`].
 ///
 /// Obtained from [`Poll::registry`]; an independently owned handle to the same
 /// selector comes from [`Registry::try_clone`]. All methods take `&self` and

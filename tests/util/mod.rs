@@ -1,0 +1,179 @@
+//! Helpers shared by the integration tests: waiting for events with a
+//! deadline, temporary socket paths and fd flag checks.
+#![allow(dead_code, unreachable_pub)]
+
+use nbio::event::Event;
+use nbio::{Events, Poll, Token};
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Upper bound for any wait in the tests: generous, because CI machines
+/// are slow, but finite so a bug fails the test instead of hanging it.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// `127.0.0.1:0`.
+pub fn any_local_address() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+/// `[::1]:0`.
+pub fn any_local_ipv6_address() -> SocketAddr {
+    "[::1]:0".parse().unwrap()
+}
+
+/// What an expected event must show; unset flags are not checked.
+#[derive(Debug, Clone, Copy)]
+pub struct Expect {
+    pub token: Token,
+    pub readable: bool,
+    pub writable: bool,
+    pub read_closed: bool,
+    pub write_closed: bool,
+    pub error: bool,
+    pub priority: bool,
+}
+
+impl Expect {
+    pub fn readable(token: Token) -> Expect {
+        Expect::new(token).and_readable()
+    }
+    pub fn writable(token: Token) -> Expect {
+        Expect::new(token).and_writable()
+    }
+    pub fn new(token: Token) -> Expect {
+        Expect {
+            token,
+            readable: false,
+            writable: false,
+            read_closed: false,
+            write_closed: false,
+            error: false,
+            priority: false,
+        }
+    }
+    pub fn and_readable(mut self) -> Self {
+        self.readable = true;
+        self
+    }
+    pub fn and_writable(mut self) -> Self {
+        self.writable = true;
+        self
+    }
+    pub fn and_read_closed(mut self) -> Self {
+        self.read_closed = true;
+        self
+    }
+    pub fn and_write_closed(mut self) -> Self {
+        self.write_closed = true;
+        self
+    }
+    pub fn and_error(mut self) -> Self {
+        self.error = true;
+        self
+    }
+    pub fn and_priority(mut self) -> Self {
+        self.priority = true;
+        self
+    }
+
+    fn matches(&self, event: &Event) -> bool {
+        event.token() == self.token
+            && (!self.readable || event.is_readable())
+            && (!self.writable || event.is_writable())
+            && (!self.read_closed || event.is_read_closed())
+            && (!self.write_closed || event.is_write_closed())
+            && (!self.error || event.is_error())
+            && (!self.priority || event.is_priority())
+    }
+}
+
+/// Polls until every expectation was matched by some event, or panics
+/// after [`DEADLINE`] listing what was seen.
+pub fn expect_events(poll: &mut Poll, events: &mut Events, expected: &[Expect]) {
+    let mut pending: Vec<Expect> = expected.to_vec();
+    let mut seen = Vec::new();
+    let end = Instant::now() + DEADLINE;
+    while !pending.is_empty() {
+        let now = Instant::now();
+        assert!(
+            now < end,
+            "timed out waiting for {pending:?}; saw {seen:?}"
+        );
+        match poll.poll(events, Some(end - now)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => panic!("poll failed: {e}"),
+        }
+        for event in events.iter() {
+            seen.push(format!("{event:?}"));
+            pending.retain(|exp| !exp.matches(event));
+        }
+    }
+}
+
+/// Polls once with a short timeout and asserts that no event carries
+/// `token`. Use only after the condition that would produce an event has
+/// already happened (so the absence is meaningful).
+pub fn expect_no_event_for(poll: &mut Poll, events: &mut Events, token: Token) {
+    poll.poll(events, Some(Duration::from_millis(100)))
+        .expect("poll failed");
+    for event in events.iter() {
+        assert_ne!(event.token(), token, "unexpected event: {event:?}");
+    }
+}
+
+/// Polls once with a short timeout and asserts that nothing was returned.
+pub fn expect_no_events(poll: &mut Poll, events: &mut Events) {
+    poll.poll(events, Some(Duration::from_millis(100)))
+        .expect("poll failed");
+    assert!(events.is_empty(), "unexpected events: {events:?}");
+}
+
+/// A fresh path for a Unix socket, unique within the test run.
+pub fn temp_path(name: &str) -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("nbio-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}-{n}.sock"));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+/// Asserts the fd has `O_NONBLOCK` set.
+pub fn assert_nonblocking<F: AsRawFd>(fd: &F) {
+    // SAFETY: F_GETFL on a live fd only reads its status flags.
+    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    assert!(flags != -1, "fcntl failed: {}", io::Error::last_os_error());
+    assert!(flags & libc::O_NONBLOCK != 0, "fd is blocking");
+}
+
+/// Asserts the fd has `FD_CLOEXEC` set.
+pub fn assert_cloexec<F: AsRawFd>(fd: &F) {
+    // SAFETY: F_GETFD on a live fd only reads its descriptor flags.
+    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFD) };
+    assert!(flags != -1, "fcntl failed: {}", io::Error::last_os_error());
+    assert!(flags & libc::FD_CLOEXEC != 0, "fd is not close-on-exec");
+}
+
+/// Compile-time check that a type is `Send + Sync`.
+pub fn assert_send_sync<T: Send + Sync>() {}
+
+/// Reads from `r` until `WouldBlock`, returning everything read.
+pub fn drain<R: io::Read>(mut r: R) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(out),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
