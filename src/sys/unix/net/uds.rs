@@ -18,7 +18,10 @@ use std::os::linux::net::SocketAddrExt;
 
 /// Offset of `sun_path` inside `sockaddr_un`.
 fn path_offset() -> usize {
-    mem::offset_of!(libc::sockaddr_un, sun_path)
+    // SAFETY: all-zeroes is a valid `sockaddr_un`; only addresses are
+    // compared, nothing is read through them.
+    let sun: libc::sockaddr_un = unsafe { mem::zeroed() };
+    sun.sun_path.as_ptr() as usize - std::ptr::addr_of!(sun) as usize
 }
 
 /// Converts a std Unix address to `sockaddr_un` and its length.
