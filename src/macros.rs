@@ -56,11 +56,12 @@ macro_rules! cfg_io_source {
 }
 
 /// Items that exist only where the selector is backed by a real file
-/// descriptor (epoll today), so `Poll`/`Registry` can expose it.
+/// descriptor (epoll; not the poll(2) fallback), so `Poll`/`Registry` can
+/// expose it.
 macro_rules! cfg_selector_fd {
     ($($item:item)*) => {
         $(
-            #[cfg(all(unix, feature = "os-poll"))]
+            #[cfg(all(unix, feature = "os-poll", not(nbio_force_poll)))]
             $item
         )*
     };

@@ -9,10 +9,24 @@ cfg_os_poll! {
     pub(crate) use self::waker::Waker;
 }
 
-cfg_io_source! {
-    mod stateless_io_source;
-    pub(crate) use self::stateless_io_source::IoSourceState;
-}
+// Per-source state: none for kernel-level selectors; the poll(2) selector
+// brings its own (see `selector/poll.rs`).
+#[cfg(all(
+    not(all(nbio_force_poll, feature = "os-poll")),
+    any(feature = "net", feature = "os-ext")
+))]
+mod stateless_io_source;
+#[cfg(all(
+    nbio_force_poll,
+    feature = "os-poll",
+    any(feature = "net", feature = "os-ext")
+))]
+pub(crate) use self::selector::IoSourceState;
+#[cfg(all(
+    not(all(nbio_force_poll, feature = "os-poll")),
+    any(feature = "net", feature = "os-ext")
+))]
+pub(crate) use self::stateless_io_source::IoSourceState;
 
 cfg_os_ext! {
     mod sourcefd;
