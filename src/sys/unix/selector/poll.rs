@@ -62,8 +62,10 @@ struct Shared {
     polling: AtomicBool,
     /// Interrupts a blocked `poll(2)`; always slot 0 of the poll array.
     notifier: Notifier,
-    /// The `Waker`'s token plus one; zero while there is no waker.
+    /// The `Waker`'s token (every `usize` is a valid token, so whether
+    /// there is a waker at all is `has_waker`).
     waker_token: AtomicUsize,
+    has_waker: AtomicBool,
     wake_pending: AtomicBool,
     /// The poll array, used only by the (single) polling thread.
     scratch: Mutex<Scratch>,
@@ -136,6 +138,7 @@ impl Selector {
                 polling: AtomicBool::new(false),
                 notifier: Notifier::new()?,
                 waker_token: AtomicUsize::new(0),
+                has_waker: AtomicBool::new(false),
                 wake_pending: AtomicBool::new(false),
                 scratch: Mutex::new(Scratch::default()),
             }),
@@ -220,14 +223,13 @@ impl Selector {
         // A wake is reported whenever one is pending, whether or not this
         // particular poll saw the notifier (it may have been drained by an
         // earlier pass).
-        if shared.wake_pending.swap(false, Ordering::AcqRel) {
-            let token = shared.waker_token.load(Ordering::Acquire);
-            if token != 0 {
-                events.push(Event {
-                    token: token - 1,
-                    revents: libc::POLLIN,
-                });
-            }
+        if shared.wake_pending.swap(false, Ordering::AcqRel)
+            && shared.has_waker.load(Ordering::Acquire)
+        {
+            events.push(Event {
+                token: shared.waker_token.load(Ordering::Acquire),
+                revents: libc::POLLIN,
+            });
         }
         let mut table = lock(&shared.table);
         let mut changed = false;
@@ -399,9 +401,8 @@ impl Selector {
     }
 
     fn set_waker(&self, token: Token) {
-        self.shared
-            .waker_token
-            .store(token.0.wrapping_add(1), Ordering::Release);
+        self.shared.waker_token.store(token.0, Ordering::Release);
+        self.shared.has_waker.store(true, Ordering::Release);
     }
 
     fn wake(&self) -> io::Result<()> {
