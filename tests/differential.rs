@@ -1,0 +1,260 @@
+//! Differential tests: every scenario in `differential/scenarios.rs` is
+//! written once against the mio API and compiled twice, once with `lib`
+//! bound to mio and once with `lib` bound to nbio. Each scenario returns
+//! an observation log (a `Vec<String>` of deterministic, comparable facts:
+//! event flags, byte counts, error kinds, Debug strings...), and the test
+//! asserts that both libraries produce the same log.
+//!
+//! Observations are chosen to be independent of timing: a scenario waits
+//! (with a deadline) until the condition it is interested in is reached,
+//! then records what it saw; port numbers, fd numbers and other ephemeral
+//! values are never recorded directly, only compared in-process (for
+//! example "peer address equals the listener's address: true").
+#![allow(unreachable_pub)]
+
+use std::io;
+use std::os::fd::RawFd;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// Upper bound for every wait in a scenario.
+const DEADLINE: Duration = Duration::from_secs(10);
+
+/// How long a scenario polls to observe that *no* event arrives, after the
+/// condition that would have caused one already happened.
+const QUIET: Duration = Duration::from_millis(100);
+
+/// Appends one formatted observation to a log.
+macro_rules! rec {
+    ($log:expr, $($arg:tt)*) => {
+        $log.push(format!($($arg)*))
+    };
+}
+
+/// A fresh path for a Unix socket, unique within this test process (both
+/// library runs of a scenario get different paths, which are never
+/// recorded).
+fn fresh_path(name: &str) -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("nbio-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}-{n}.sock"));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+/// A fresh abstract socket name, unique within this test process.
+fn fresh_abstract_name(name: &str) -> Vec<u8> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("nbio-diff-{}-{name}-{n}", std::process::id()).into_bytes()
+}
+
+/// Whether `fd` has `O_NONBLOCK` set.
+fn is_nonblocking(fd: RawFd) -> bool {
+    // SAFETY: F_GETFL only reads the status flags of the descriptor.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    assert!(flags != -1, "fcntl failed: {}", io::Error::last_os_error());
+    flags & libc::O_NONBLOCK != 0
+}
+
+/// Whether `fd` has `FD_CLOEXEC` set.
+fn is_cloexec(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD only reads the descriptor flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    assert!(flags != -1, "fcntl failed: {}", io::Error::last_os_error());
+    flags & libc::FD_CLOEXEC != 0
+}
+
+/// Sets `SO_LINGER` to `{on, 0}` so that closing `fd` sends a RST.
+fn set_linger_zero(fd: RawFd) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: `linger` is a valid, initialised `struct linger` and the
+    // length passed matches its size.
+    let res = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(res, 0, "setsockopt: {}", io::Error::last_os_error());
+}
+
+/// Sends `data` as out-of-band (urgent) TCP data on `fd`.
+fn send_oob(fd: RawFd, data: &[u8]) -> io::Result<usize> {
+    // SAFETY: the pointer and length describe the live `data` slice.
+    let n = unsafe { libc::send(fd, data.as_ptr().cast(), data.len(), libc::MSG_OOB) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// `recv(2)` on a raw fd, used inside `try_io` closures.
+fn raw_recv(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
+    // SAFETY: the pointer and length describe the live, writable `buf`.
+    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), flags) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// `send(2)` on a raw fd, used inside `try_io` closures.
+fn raw_send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: the pointer and length describe the live `buf` slice.
+    let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Formats a result as `Ok(<value>)` or `Err(<ErrorKind>)`.
+fn kind<T: std::fmt::Debug>(res: io::Result<T>) -> String {
+    match res {
+        Ok(v) => format!("Ok({v:?})"),
+        Err(e) => format!("Err({:?})", e.kind()),
+    }
+}
+
+/// Formats a result as `Ok` or `Err(<ErrorKind>)`, dropping the value
+/// (for values that are ephemeral, like fds or ports).
+fn ok_or_kind<T>(res: &io::Result<T>) -> String {
+    match res {
+        Ok(_) => "Ok".to_string(),
+        Err(e) => format!("Err({:?})", e.kind()),
+    }
+}
+
+mod with_mio {
+    use mio as lib;
+    include!("differential/scenarios.rs");
+}
+
+mod with_nbio {
+    use nbio as lib;
+    include!("differential/scenarios.rs");
+}
+
+/// Runs a scenario against both libraries and compares the logs.
+fn compare(name: &str, mio_run: fn() -> Vec<String>, nbio_run: fn() -> Vec<String>) {
+    let mio_log = mio_run();
+    // `DIFF_DUMP=1 cargo test --test differential -- --nocapture` shows
+    // every log, for reviewing what the scenarios observe.
+    if std::env::var_os("DIFF_DUMP").is_some() {
+        eprintln!("{name}: {mio_log:#?}");
+    }
+    let nbio_log = nbio_run();
+    if mio_log != nbio_log {
+        let mut report = format!("scenario `{name}` differs\n");
+        let len = mio_log.len().max(nbio_log.len());
+        for i in 0..len {
+            let m = mio_log.get(i).map(String::as_str).unwrap_or("<missing>");
+            let n = nbio_log.get(i).map(String::as_str).unwrap_or("<missing>");
+            let marker = if m == n { "  " } else { "!!" };
+            report.push_str(&format!("{marker} {i:3} mio : {m}\n"));
+            if m != n {
+                report.push_str(&format!("{marker} {i:3} nbio: {n}\n"));
+            }
+        }
+        panic!("{report}");
+    }
+    assert!(!mio_log.is_empty(), "scenario `{name}` recorded nothing");
+    // A wait that hit its deadline means the scenario did not reach the
+    // state it was written for: fail even if both libraries agree.
+    let timeouts: Vec<&String> = mio_log
+        .iter()
+        .filter(|l| l.contains("timeout waiting for"))
+        .collect();
+    assert!(
+        timeouts.is_empty(),
+        "scenario `{name}` timed out: {timeouts:?}"
+    );
+}
+
+macro_rules! differential {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                compare(stringify!($name), with_mio::$name, with_nbio::$name);
+            }
+        )*
+    };
+}
+
+differential! {
+    poll_debug_and_zero_timeout,
+    poll_timeout_expiry_is_empty,
+    events_capacity_zero,
+    events_capacity_limits_batch,
+    events_iter_and_size_hint,
+    token_max_round_trip,
+    token_traits,
+    interest_debug_and_ops,
+    registry_double_register,
+    registry_reregister_unregistered,
+    registry_deregister_unregistered,
+    registry_reregister_replaces_token,
+    registry_reregister_changes_interest,
+    registry_try_clone,
+    registry_register_with_second_poll,
+    registry_register_during_poll,
+    registry_box_dyn_source,
+    deregister_then_no_events,
+    drop_registered_source_no_events,
+    event_debug_format,
+    waker_wake,
+    tcp_listener_bind_and_accept_would_block,
+    tcp_listener_bind_in_use,
+    tcp_accept_after_connect,
+    tcp_listener_options,
+    tcp_connect_protocol,
+    tcp_read_write_peek_vectored,
+    tcp_peer_shutdown_write,
+    tcp_peer_reset,
+    tcp_local_shutdown_write,
+    tcp_stream_options,
+    tcp_try_io,
+    tcp_connect_refused,
+    tcp_drop_closes_connection,
+    tcp_priority_oob,
+    tcp_std_conversions,
+    tcp_ipv6,
+    udp_send_to_recv_from,
+    udp_connected,
+    udp_options,
+    udp_ipv6_only_v6,
+    udp_truncation,
+    udp_std_conversions,
+    unix_listener_pathname,
+    unix_listener_abstract,
+    unix_listener_bind_in_use,
+    unix_stream_pair,
+    unix_stream_connect_missing,
+    unix_stream_peer_dropped,
+    unix_datagram_pathname,
+    unix_datagram_unbound_and_pair,
+    unix_datagram_connect,
+    unix_std_conversions,
+    sourcefd_register,
+    sourcefd_errors,
+    pipe_events,
+    pipe_sender_dropped,
+    pipe_receiver_dropped,
+    pipe_set_nonblocking,
+    pipe_from_child_stdout,
+    pipe_conversions,
+}
