@@ -99,10 +99,7 @@ pub fn expect_events(poll: &mut Poll, events: &mut Events, expected: &[Expect]) 
     let end = Instant::now() + DEADLINE;
     while !pending.is_empty() {
         let now = Instant::now();
-        assert!(
-            now < end,
-            "timed out waiting for {pending:?}; saw {seen:?}"
-        );
+        assert!(now < end, "timed out waiting for {pending:?}; saw {seen:?}");
         match poll.poll(events, Some(end - now)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -175,5 +172,36 @@ pub fn drain<R: io::Read>(mut r: R) -> io::Result<Vec<u8>> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// The calling thread's kernel id, for [`wait_until_blocked`].
+pub fn current_tid() -> libc::pid_t {
+    // SAFETY: `gettid` has no preconditions and cannot fail.
+    unsafe { libc::gettid() }
+}
+
+/// Waits until thread `tid` of this process is asleep in the kernel (state
+/// `S` in `/proc/self/task/<tid>/stat`), i.e. blocked in a system call such
+/// as `epoll_wait`. Use it to act on another thread's blocked `poll` without
+/// guessing with a sleep. Panics after [`DEADLINE`].
+pub fn wait_until_blocked(tid: libc::pid_t) {
+    let path = format!("/proc/self/task/{tid}/stat");
+    let end = Instant::now() + DEADLINE;
+    loop {
+        let stat = std::fs::read_to_string(&path).expect("cannot read thread state");
+        // The state follows the parenthesised command name.
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.trim_start().chars().next());
+        if state == Some('S') {
+            return;
+        }
+        assert!(
+            Instant::now() < end,
+            "thread {tid} never blocked (state {state:?})"
+        );
+        std::thread::yield_now();
     }
 }

@@ -39,6 +39,24 @@ cfg_net! {
     pub(crate) mod net;
 }
 
+/// Converts a `poll` timeout to the milliseconds `epoll_wait`/`poll(2)`
+/// take: `None` is infinite (-1), zero stays zero, anything else rounds **up**
+/// to whole milliseconds so a short wait never becomes a busy loop, and
+/// values beyond `c_int::MAX` ms (about 24.8 days, up to `Duration::MAX`)
+/// are clamped rather than overflowing.
+#[allow(dead_code)] // not used without `os-poll`
+pub(crate) fn timeout_ms(timeout: Option<std::time::Duration>) -> libc::c_int {
+    match timeout {
+        None => -1,
+        Some(d) => {
+            // `as_millis` truncates; add one for any sub-millisecond rest.
+            // u128 cannot overflow, even for `Duration::MAX`.
+            let rest = u128::from(d.subsec_nanos() % 1_000_000 != 0);
+            (d.as_millis() + rest).min(libc::c_int::MAX as u128) as libc::c_int
+        }
+    }
+}
+
 /// Converts a libc return value into an `io::Result`, reading `errno` when
 /// the call reported failure with -1.
 #[allow(dead_code)]
@@ -61,4 +79,31 @@ impl MinusOne for i32 {
 
 impl MinusOne for isize {
     const MINUS_ONE: Self = -1;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::timeout_ms;
+    use std::time::Duration;
+
+    #[test]
+    fn timeout_ms_never_rounds_a_wait_down_to_zero() {
+        assert_eq!(timeout_ms(None), -1);
+        assert_eq!(timeout_ms(Some(Duration::ZERO)), 0);
+        assert_eq!(timeout_ms(Some(Duration::from_nanos(1))), 1);
+        assert_eq!(timeout_ms(Some(Duration::from_micros(999))), 1);
+        assert_eq!(timeout_ms(Some(Duration::from_millis(1))), 1);
+        assert_eq!(timeout_ms(Some(Duration::from_micros(1001))), 2);
+        assert_eq!(timeout_ms(Some(Duration::new(5, 1))), 5001);
+    }
+
+    #[test]
+    fn timeout_ms_clamps_huge_values() {
+        let max = libc::c_int::MAX;
+        assert_eq!(timeout_ms(Some(Duration::from_millis(max as u64))), max);
+        assert_eq!(timeout_ms(Some(Duration::from_millis(max as u64 + 1))), max);
+        // Would wrap to 1 if truncated to 32 bits.
+        assert_eq!(timeout_ms(Some(Duration::from_millis((1 << 32) + 1))), max);
+        assert_eq!(timeout_ms(Some(Duration::MAX)), max);
+    }
 }

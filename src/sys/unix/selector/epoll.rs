@@ -5,7 +5,7 @@
 //! all per-registration state, so sources need none of their own and events
 //! are the kernel's `epoll_event` records, read in place.
 
-use crate::sys::unix::cvt;
+use crate::sys::unix::{cvt, timeout_ms};
 use crate::{Interest, Token};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
@@ -124,21 +124,6 @@ fn interests_to_epoll(interests: Interest) -> u32 {
         kind |= libc::EPOLLPRI;
     }
     kind as u32
-}
-
-/// Converts a timeout to `epoll_wait` milliseconds: `None` is infinite (-1),
-/// zero stays zero, anything else rounds **up** to the next millisecond so a
-/// short wait never becomes a busy loop, and huge values clamp to `c_int::MAX`.
-fn timeout_ms(timeout: Option<Duration>) -> libc::c_int {
-    match timeout {
-        None => -1,
-        Some(d) => {
-            // `as_millis` truncates; add one for any sub-millisecond rest.
-            // u128 cannot overflow, even for `Duration::MAX`.
-            let rest = u128::from(d.subsec_nanos() % 1_000_000 != 0);
-            (d.as_millis() + rest).min(libc::c_int::MAX as u128) as libc::c_int
-        }
-    }
 }
 
 /// The raw event record filled in by `epoll_wait`.

@@ -10,13 +10,18 @@
 //! (only when the table changed since the last copy), calls `poll(2)` on it
 //! **without** holding the lock, then maps the results back through the table.
 //!
-//! * **Edge-triggered emulation.** When an entry reports a direction
-//!   (readable or writable), that direction is disarmed. It is re-armed only
-//!   when an I/O operation in that direction returns `WouldBlock` through
-//!   the source's `do_io` hook, or by `reregister`. A read that blocks never
+//! * **Edge-triggered emulation.** When an entry reports a condition (data
+//!   readable, priority data, peer half-close, writable), that condition is
+//!   disarmed. The conditions of a direction are re-armed only when an I/O
+//!   operation in that direction returns `WouldBlock` through the source's
+//!   `do_io` hook, or by `reregister`. A read that blocks never
 //!   re-arms writable interest, so a reader is never woken by a spurious
-//!   writable event (the problem of mio#1963). A hang-up or error disarms
-//!   everything until re-armed.
+//!   writable event (the problem of mio#1963). An entry with every
+//!   direction disarmed stays in the poll array with no requested events,
+//!   so hang-ups, errors and closed fds (which poll(2) always reports) still
+//!   surface, as they do with epoll; once a hang-up or error has been
+//!   reported the entry goes quiet until it is re-armed, so a persistent
+//!   condition cannot make the loop spin.
 //! * **Cross-thread changes.** Registering, reregistering, deregistering or
 //!   re-arming from another thread while a `select` is blocked marks the
 //!   table dirty and pokes an internal notifier (slot 0 of the poll array),
@@ -40,6 +45,7 @@
 // With `os-poll` alone nothing can be registered (no sockets, no SourceFd).
 #![cfg_attr(not(any(feature = "net", feature = "os-ext")), allow(dead_code))]
 
+use crate::sys::unix::timeout_ms;
 use crate::sys::unix::waker::Notifier;
 use crate::{Interest, Token};
 use std::os::fd::{AsRawFd, RawFd};
@@ -87,6 +93,9 @@ struct Entry {
     interests: Interest,
     /// poll(2) flags currently requested: a subset of `interests`' flags.
     armed: libc::c_short,
+    /// A hang-up or error was reported and nothing re-armed the entry since:
+    /// leave it out of the poll array.
+    quiet: bool,
 }
 
 #[derive(Default)]
@@ -160,6 +169,7 @@ impl Selector {
         let shared = &*self.shared;
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut scratch = lock(&shared.scratch);
+        let mut first = true;
         loop {
             // Publish "polling" before checking for changes; writers publish
             // their change before checking "polling". With both SeqCst, at
@@ -172,8 +182,13 @@ impl Selector {
             let wait = match (timeout, deadline) {
                 (None, _) => None,
                 (Some(_), None) => Some(Duration::MAX),
+                // The first wait uses the caller's timeout as given, so a
+                // sub-millisecond one still rounds up to 1 ms instead of
+                // shrinking to zero while this loop is set up.
+                (Some(t), Some(_)) if first => Some(t),
                 (Some(_), Some(end)) => Some(end.saturating_duration_since(Instant::now())),
             };
+            first = false;
             let res = poll(&mut scratch.fds, wait);
             shared.polling.store(false, Ordering::SeqCst);
             let ready = res?;
@@ -203,7 +218,7 @@ impl Selector {
             revents: 0,
         });
         ids.push(0);
-        for entry in table.entries.iter().filter(|e| e.armed != 0) {
+        for entry in table.entries.iter().filter(|e| !e.quiet) {
             fds.push(libc::pollfd {
                 fd: entry.fd,
                 events: entry.armed,
@@ -266,17 +281,13 @@ impl Selector {
                 token: entry.token.0,
                 revents,
             });
-            let mut disarm = 0;
-            if revents & (libc::POLLIN | libc::POLLPRI | RDHUP) != 0 {
-                disarm |= READ_FLAGS;
-            }
-            if revents & libc::POLLOUT != 0 {
-                disarm |= WRITE_FLAGS;
-            }
+            // Disarm exactly the conditions that were reported: a later,
+            // different condition (say a half-close after data was read
+            // but not drained) is a new edge, as it is for epoll.
+            entry.armed &= !revents;
             if revents & (libc::POLLERR | libc::POLLHUP) != 0 {
-                disarm = !0;
+                entry.quiet = true;
             }
-            entry.armed &= !disarm;
             changed = true;
         }
         drop(table);
@@ -308,7 +319,11 @@ impl Selector {
 
     /// Adds an fd; returns the registration id.
     pub(crate) fn add(&self, fd: RawFd, token: Token, interests: Interest) -> io::Result<u64> {
-        if fd < 0 {
+        // poll(2) would only report a bad fd later, as POLLNVAL; check now so
+        // the caller gets the error where it made the mistake, as with epoll.
+        // SAFETY: F_GETFD only reads the descriptor flags of `fd`; an
+        // invalid fd makes it fail with EBADF and has no other effect.
+        if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
             return Err(io::Error::from_raw_os_error(libc::EBADF));
         }
         if fd == self.shared.notifier.as_raw_fd() {
@@ -348,6 +363,7 @@ impl Selector {
             entry.token = token;
             entry.interests = interests;
             entry.armed = interest_flags(interests);
+            entry.quiet = false;
         }
         self.changed();
         Ok(())
@@ -373,9 +389,10 @@ impl Selector {
                 Ok(index) => {
                     let entry = &mut table.entries[index];
                     let flags = interest_flags(entry.interests) & direction_flags(direction);
-                    let before = entry.armed;
+                    let before = (entry.armed, entry.quiet);
                     entry.armed |= flags;
-                    entry.armed != before
+                    entry.quiet &= flags == 0;
+                    (entry.armed, entry.quiet) != before
                 }
                 Err(_) => false,
             }
@@ -448,6 +465,7 @@ impl Table {
             token,
             interests,
             armed: interest_flags(interests),
+            quiet: false,
         });
         self.slot_of_fd[fd_index] = self.entries.len() as u32;
         id
@@ -468,16 +486,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// One `poll(2)` call; the timeout rounds up to whole milliseconds (never a
-/// non-zero wait down to zero) and is clamped to what `c_int` can hold.
+/// One `poll(2)` call (timeout conversion as for epoll: rounded up, clamped).
 fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize> {
-    let timeout_ms = match timeout {
-        None => -1,
-        Some(d) => {
-            let rest = u128::from(d.subsec_nanos() % 1_000_000 != 0);
-            (d.as_millis() + rest).min(libc::c_int::MAX as u128) as libc::c_int
-        }
-    };
+    let timeout_ms = timeout_ms(timeout);
     // SAFETY: `fds` is a valid, initialised slice of `pollfd`s and its
     // length is passed alongside; the kernel writes only `revents`.
     let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };

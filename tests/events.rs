@@ -1,0 +1,236 @@
+//! `Events`, `Event` and `Iter`: buffer behaviour, iterator quirks and the
+//! exact `Debug` output.
+#![cfg(all(feature = "os-poll", feature = "net"))]
+
+mod util;
+
+use nbio::event::{Event, Iter};
+use nbio::net::UnixStream;
+use nbio::{Events, Interest, Poll, Token};
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// A poll with three sources that are writable right away.
+fn poll_with_three_events() -> (Poll, Events, Vec<(UnixStream, UnixStream)>) {
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(16);
+    let mut pairs = Vec::new();
+    for i in 0..3 {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        poll.registry()
+            .register(&mut a, Token(i), Interest::WRITABLE)
+            .unwrap();
+        pairs.push((a, b));
+    }
+    // Registration queues the readiness, so one poll collects all three.
+    poll.poll(&mut events, Some(util::DEADLINE)).unwrap();
+    assert_eq!(events.iter().count(), 3, "{events:?}");
+    (poll, events, pairs)
+}
+
+#[test]
+fn with_capacity_and_empty_state() {
+    for cap in [0, 1, 16, 1024] {
+        let events = Events::with_capacity(cap);
+        assert_eq!(events.capacity(), cap);
+        assert!(events.is_empty());
+        assert_eq!(events.iter().next().map(|e| e.token()), None);
+        assert_eq!(events.iter().count(), 0);
+        assert_eq!(events.iter().size_hint(), (0, Some(0)));
+        assert_eq!(format!("{events:?}"), "[]");
+    }
+}
+
+#[test]
+fn filled_then_cleared() {
+    let (mut poll, mut events, _pairs) = poll_with_three_events();
+    assert!(!events.is_empty());
+    assert_eq!(events.capacity(), 16);
+    events.clear();
+    assert!(events.is_empty());
+    assert_eq!(events.iter().count(), 0);
+    assert_eq!(events.capacity(), 16);
+    // The buffer is reusable after clearing.
+    poll.poll(&mut events, Some(Duration::ZERO)).unwrap();
+    assert!(events.is_empty());
+}
+
+#[test]
+fn iter_and_into_iterator_yield_the_same_events() {
+    let (_poll, events, _pairs) = poll_with_three_events();
+    let from_iter: Vec<Token> = events.iter().map(Event::token).collect();
+    let mut from_ref = Vec::new();
+    for event in &events {
+        from_ref.push(event.token());
+    }
+    assert_eq!(from_iter, from_ref);
+    let set: HashSet<Token> = from_iter.into_iter().collect();
+    assert_eq!(set, (0..3).map(Token).collect());
+    // `IntoIterator` for `&Events` gives an `Iter`.
+    let it: Iter<'_> = (&events).into_iter();
+    assert_eq!(it.count(), 3);
+}
+
+#[test]
+fn iter_size_hint_and_count_report_the_total() {
+    let (_poll, events, _pairs) = poll_with_three_events();
+    let mut iter = events.iter();
+    assert_eq!(iter.size_hint(), (3, Some(3)));
+    iter.next().unwrap();
+    // mio quirk: the hint ignores consumed items...
+    assert_eq!(iter.size_hint(), (3, Some(3)));
+    iter.next().unwrap();
+    // ...and so does `count`.
+    assert_eq!(iter.clone().count(), 3);
+    iter.next().unwrap();
+    assert!(iter.next().is_none());
+    // Exhausted iterators still report the total.
+    assert_eq!(iter.size_hint(), (3, Some(3)));
+    assert!(iter.next().is_none());
+}
+
+#[test]
+fn iter_clone_continues_from_the_same_position() {
+    let (_poll, events, _pairs) = poll_with_three_events();
+    let mut iter = events.iter();
+    let first = iter.next().unwrap().token();
+    let clone = iter.clone();
+    let rest: Vec<Token> = iter.map(Event::token).collect();
+    let rest_clone: Vec<Token> = clone.map(Event::token).collect();
+    assert_eq!(rest.len(), 2);
+    assert_eq!(rest, rest_clone);
+    assert!(!rest.contains(&first));
+    let iter_dbg = format!("{:?}", events.iter());
+    assert!(iter_dbg.starts_with("Iter"), "{iter_dbg}");
+}
+
+#[test]
+fn event_debug_exact_text() {
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(4);
+    let (mut a, _b) = UnixStream::pair().unwrap();
+    poll.registry()
+        .register(&mut a, Token(7), Interest::WRITABLE)
+        .unwrap();
+    poll.poll(&mut events, Some(util::DEADLINE)).unwrap();
+    let event = events.iter().next().unwrap();
+    assert_eq!(
+        format!("{event:?}"),
+        "Event { token: Token(7), readable: false, writable: true, error: false, \
+         read_closed: false, write_closed: false, priority: false, aio: false, lio: false }"
+    );
+    // `Events` debug is the list of its events.
+    assert_eq!(format!("{events:?}"), format!("[{event:?}]"));
+}
+
+#[test]
+fn event_debug_after_peer_hang_up() {
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(4);
+    let (mut a, b) = UnixStream::pair().unwrap();
+    drop(b);
+    poll.registry()
+        .register(&mut a, Token(1), Interest::READABLE | Interest::WRITABLE)
+        .unwrap();
+    poll.poll(&mut events, Some(util::DEADLINE)).unwrap();
+    let event = events.iter().next().unwrap();
+    assert!(event.is_readable());
+    assert!(event.is_read_closed());
+    assert!(event.is_write_closed());
+    let text = format!("{event:?}");
+    assert!(text.contains("read_closed: true"), "{text}");
+    assert!(text.contains("write_closed: true"), "{text}");
+}
+
+/// Sets up the same kernel state for an nbio and a mio socket (via
+/// `scenario`, applied to each peer), registers both with `interests` and
+/// compares the non-alternate `Debug` of the events, which covers all nine
+/// accessors.
+fn compare_with_mio(
+    interests: (Interest, mio::Interest),
+    scenario: fn(std::os::unix::net::UnixStream) -> Option<std::os::unix::net::UnixStream>,
+) {
+    use std::os::unix::net::UnixStream as StdStream;
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(4);
+    let mut mpoll = mio::Poll::new().unwrap();
+    let mut mevents = mio::Events::with_capacity(4);
+
+    let (a, peer) = StdStream::pair().unwrap();
+    let (ma, mpeer) = StdStream::pair().unwrap();
+    a.set_nonblocking(true).unwrap();
+    ma.set_nonblocking(true).unwrap();
+    // Keep the peers (if the scenario kept them) alive until the end.
+    let _peers = (scenario(peer), scenario(mpeer));
+    let mut a = UnixStream::from_std(a);
+    let mut ma = mio::net::UnixStream::from_std(ma);
+    poll.registry()
+        .register(&mut a, Token(3), interests.0)
+        .unwrap();
+    mpoll
+        .registry()
+        .register(&mut ma, mio::Token(3), interests.1)
+        .unwrap();
+    poll.poll(&mut events, Some(util::DEADLINE)).unwrap();
+    mpoll.poll(&mut mevents, Some(util::DEADLINE)).unwrap();
+    let ours: Vec<String> = events.iter().map(|e| format!("{e:?}")).collect();
+    let theirs: Vec<String> = mevents.iter().map(|e| format!("{e:?}")).collect();
+    assert!(!ours.is_empty());
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn event_flags_match_mio_for_the_same_situation() {
+    use std::io::Write;
+    use std::net::Shutdown;
+    let both = (
+        Interest::READABLE | Interest::WRITABLE,
+        mio::Interest::READABLE | mio::Interest::WRITABLE,
+    );
+    let read = (Interest::READABLE, mio::Interest::READABLE);
+    // Peer gone.
+    compare_with_mio(both, |_| None);
+    compare_with_mio(read, |_| None);
+    // Data pending.
+    compare_with_mio(both, |mut peer| {
+        peer.write_all(b"hello").unwrap();
+        Some(peer)
+    });
+    // Data pending, then the peer half-closes.
+    compare_with_mio(read, |mut peer| {
+        peer.write_all(b"hello").unwrap();
+        peer.shutdown(Shutdown::Write).unwrap();
+        Some(peer)
+    });
+    // Peer shut down both directions but is still open.
+    compare_with_mio(both, |peer| {
+        peer.shutdown(Shutdown::Both).unwrap();
+        Some(peer)
+    });
+}
+
+#[test]
+fn alternate_debug_has_details() {
+    let (_poll, events, _pairs) = poll_with_three_events();
+    let event = events.iter().next().unwrap();
+    let text = format!("{event:#?}");
+    assert!(text.contains("details"), "{text}");
+    assert!(text.contains("token"), "{text}");
+    assert!(text.contains("lio: false"), "{text}");
+    // The plain form has no details.
+    assert!(!format!("{event:?}").contains("details"));
+}
+
+#[test]
+fn event_is_clone() {
+    let (_poll, events, _pairs) = poll_with_three_events();
+    let event = events.iter().next().unwrap();
+    let copy: Event = event.clone();
+    assert_eq!(copy.token(), event.token());
+    assert_eq!(copy.is_writable(), event.is_writable());
+    assert_eq!(format!("{copy:?}"), format!("{event:?}"));
+    // The clone outlives the buffer it came from.
+    drop(events);
+    assert!(copy.is_writable());
+    assert!(!copy.is_aio() && !copy.is_lio());
+}

@@ -1,0 +1,55 @@
+//! Every public type can be shared across threads, as in mio.
+#![cfg(all(feature = "os-poll", feature = "net", feature = "os-ext"))]
+
+fn assert_send_sync<T: Send + Sync>() {}
+fn assert_send<T: Send>() {}
+
+#[test]
+fn core_types_are_send_and_sync() {
+    assert_send_sync::<nbio::Poll>();
+    assert_send_sync::<nbio::Registry>();
+    assert_send_sync::<nbio::Events>();
+    assert_send_sync::<nbio::event::Events>();
+    assert_send_sync::<nbio::event::Event>();
+    assert_send_sync::<nbio::event::Iter<'static>>();
+    assert_send_sync::<nbio::Token>();
+    assert_send_sync::<nbio::Interest>();
+    assert_send_sync::<nbio::Waker>();
+    assert_send::<Box<dyn nbio::event::Source + Send>>();
+}
+
+#[test]
+fn net_types_are_send_and_sync() {
+    assert_send_sync::<nbio::net::TcpListener>();
+    assert_send_sync::<nbio::net::TcpStream>();
+    assert_send_sync::<nbio::net::UdpSocket>();
+    assert_send_sync::<nbio::net::UnixListener>();
+    assert_send_sync::<nbio::net::UnixStream>();
+    assert_send_sync::<nbio::net::UnixDatagram>();
+}
+
+#[test]
+fn unix_extension_types_are_send_and_sync() {
+    assert_send_sync::<nbio::unix::SourceFd<'static>>();
+    assert_send_sync::<nbio::unix::pipe::Sender>();
+    assert_send_sync::<nbio::unix::pipe::Receiver>();
+}
+
+#[test]
+fn shared_types_actually_cross_threads() {
+    let poll = nbio::Poll::new().unwrap();
+    let registry = std::sync::Arc::new(poll.registry().try_clone().unwrap());
+    let waker = std::sync::Arc::new(nbio::Waker::new(&registry, nbio::Token(0)).unwrap());
+    let (r, w) = (registry.clone(), waker.clone());
+    std::thread::spawn(move || {
+        let mut sock = nbio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        r.register(&mut sock, nbio::Token(1), nbio::Interest::READABLE)
+            .unwrap();
+        r.deregister(&mut sock).unwrap();
+        w.wake().unwrap();
+    })
+    .join()
+    .unwrap();
+    // `Poll` itself moves between threads.
+    std::thread::spawn(move || drop(poll)).join().unwrap();
+}

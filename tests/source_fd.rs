@@ -1,0 +1,235 @@
+//! `unix::SourceFd`: registering raw file descriptors, and the raw epoll
+//! errors it surfaces (no association tracking).
+#![cfg(feature = "os-ext")]
+
+mod util;
+
+use nbio::unix::SourceFd;
+use nbio::{Events, Interest, Poll, Token};
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::{Mutex, MutexGuard};
+use util::{expect_events, expect_no_event_for, Expect};
+
+/// Tests that reason about fd numbers (closed fds) must not race with fd
+/// creation in the other tests of this binary, so every test holds this.
+static FD_LOCK: Mutex<()> = Mutex::new(());
+
+fn lock() -> MutexGuard<'static, ()> {
+    FD_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn udp() -> std::net::UdpSocket {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_nonblocking(true).unwrap();
+    s
+}
+
+#[test]
+fn register_raw_socket_and_receive_events() {
+    let _g = lock();
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let sock = udp();
+    let fd = sock.as_raw_fd();
+    poll.registry()
+        .register(&mut SourceFd(&fd), Token(1), Interest::READABLE)
+        .unwrap();
+    let sender = udp();
+    sender.send_to(b"hi", sock.local_addr().unwrap()).unwrap();
+    expect_events(&mut poll, &mut events, &[Expect::readable(Token(1))]);
+    let mut buf = [0; 8];
+    assert_eq!(sock.recv(&mut buf).unwrap(), 2);
+
+    poll.registry()
+        .reregister(&mut SourceFd(&fd), Token(2), Interest::WRITABLE)
+        .unwrap();
+    expect_events(&mut poll, &mut events, &[Expect::writable(Token(2))]);
+
+    poll.registry().deregister(&mut SourceFd(&fd)).unwrap();
+    sender.send_to(b"hi", sock.local_addr().unwrap()).unwrap();
+    expect_no_event_for(&mut poll, &mut events, Token(2));
+    expect_no_event_for(&mut poll, &mut events, Token(1));
+}
+
+#[test]
+fn register_raw_pipe() {
+    let _g = lock();
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let mut fds = [-1; 2];
+    // SAFETY: `fds` is a valid two-int array for the kernel to fill.
+    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) };
+    assert_eq!(rc, 0);
+    poll.registry()
+        .register(&mut SourceFd(&fds[0]), Token(1), Interest::READABLE)
+        .unwrap();
+    poll.registry()
+        .register(&mut SourceFd(&fds[1]), Token(2), Interest::WRITABLE)
+        .unwrap();
+    // SAFETY: writing one byte from a valid buffer to our own pipe.
+    let n = unsafe { libc::write(fds[1], b"x".as_ptr() as *const libc::c_void, 1) };
+    assert_eq!(n, 1);
+    expect_events(
+        &mut poll,
+        &mut events,
+        &[Expect::readable(Token(1)), Expect::writable(Token(2))],
+    );
+    for fd in fds {
+        // SAFETY: both fds are ours and closed exactly once.
+        unsafe { libc::close(fd) };
+    }
+}
+
+#[test]
+fn double_register_is_raw_eexist() {
+    let _g = lock();
+    let poll = Poll::new().unwrap();
+    let sock = udp();
+    let fd = sock.as_raw_fd();
+    poll.registry()
+        .register(&mut SourceFd(&fd), Token(1), Interest::READABLE)
+        .unwrap();
+    let err = poll
+        .registry()
+        .register(&mut SourceFd(&fd), Token(1), Interest::READABLE)
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+    // No tracking, in any build: the kernel's error as-is.
+    #[cfg(not(nbio_force_poll))]
+    assert_eq!(err.raw_os_error(), Some(libc::EEXIST));
+}
+
+#[test]
+fn same_fd_in_two_polls_is_allowed() {
+    let _g = lock();
+    let mut poll1 = Poll::new().unwrap();
+    let mut poll2 = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let sock = udp();
+    let fd = sock.as_raw_fd();
+    poll1
+        .registry()
+        .register(&mut SourceFd(&fd), Token(1), Interest::WRITABLE)
+        .unwrap();
+    poll2
+        .registry()
+        .register(&mut SourceFd(&fd), Token(2), Interest::WRITABLE)
+        .unwrap();
+    expect_events(&mut poll1, &mut events, &[Expect::writable(Token(1))]);
+    expect_events(&mut poll2, &mut events, &[Expect::writable(Token(2))]);
+}
+
+#[test]
+fn reregister_and_deregister_unknown_fd_is_raw_enoent() {
+    let _g = lock();
+    let poll = Poll::new().unwrap();
+    let sock = udp();
+    let fd = sock.as_raw_fd();
+    let err = poll
+        .registry()
+        .reregister(&mut SourceFd(&fd), Token(1), Interest::READABLE)
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    #[cfg(not(nbio_force_poll))]
+    assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+    let err = poll.registry().deregister(&mut SourceFd(&fd)).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    #[cfg(not(nbio_force_poll))]
+    assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+}
+
+// epoll-specific: poll(2) accepts regular files (always ready).
+#[cfg(not(nbio_force_poll))]
+#[test]
+fn regular_file_is_eperm() {
+    let _g = lock();
+    let poll = Poll::new().unwrap();
+    let path = util::temp_path("regular-file");
+    let file = std::fs::File::create(&path).unwrap();
+    let fd = file.as_raw_fd();
+    let err = poll
+        .registry()
+        .register(&mut SourceFd(&fd), Token(1), Interest::READABLE)
+        .unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EPERM));
+    assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
+    drop(file);
+    std::fs::remove_file(path).unwrap();
+}
+
+#[cfg(not(nbio_force_poll))]
+fn expect_ebadf(poll: &Poll, fd: RawFd) {
+    let err = poll
+        .registry()
+        .register(&mut SourceFd(&fd), Token(1), Interest::READABLE)
+        .unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EBADF), "fd {fd}");
+    let err = poll
+        .registry()
+        .reregister(&mut SourceFd(&fd), Token(1), Interest::READABLE)
+        .unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EBADF), "fd {fd}");
+    let err = poll.registry().deregister(&mut SourceFd(&fd)).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EBADF), "fd {fd}");
+}
+
+// epoll validates fds at registration; poll(2) only reports POLLNVAL later.
+#[cfg(not(nbio_force_poll))]
+#[test]
+fn invalid_fd_is_ebadf() {
+    let _g = lock();
+    let poll = Poll::new().unwrap();
+    expect_ebadf(&poll, -1);
+    // A closed fd. The lock keeps other tests here from reusing the number;
+    // it was just closed so nothing else holds it.
+    let fd = udp().as_raw_fd();
+    expect_ebadf(&poll, fd);
+}
+
+#[test]
+fn debug_text() {
+    let fd: RawFd = 5;
+    assert_eq!(format!("{:?}", SourceFd(&fd)), "SourceFd(5)");
+    let fd: RawFd = 123;
+    assert_eq!(format!("{:?}", SourceFd(&fd)), "SourceFd(123)");
+}
+
+#[test]
+fn source_fd_as_dyn_source() {
+    let _g = lock();
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let sock = udp();
+    let fd = sock.as_raw_fd();
+    let mut source = SourceFd(&fd);
+    let dyn_source: &mut dyn nbio::event::Source = &mut source;
+    poll.registry()
+        .register(dyn_source, Token(usize::MAX), Interest::WRITABLE)
+        .unwrap();
+    expect_events(
+        &mut poll,
+        &mut events,
+        &[Expect::writable(Token(usize::MAX))],
+    );
+}
+
+// poll(2) checks the fd when it is registered, so the mistake is reported
+// where it was made (epoll's behaviour), not as a POLLNVAL later.
+#[cfg(nbio_force_poll)]
+#[test]
+fn invalid_fd_is_ebadf_at_register() {
+    let _g = lock();
+    let poll = Poll::new().unwrap();
+    for fd in [-1, {
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        a.as_raw_fd()
+        // `a` is closed here; the lock keeps the number from being reused.
+    }] {
+        let err = poll
+            .registry()
+            .register(&mut SourceFd(&fd), Token(1), Interest::READABLE)
+            .unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EBADF), "fd {fd}");
+    }
+}

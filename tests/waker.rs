@@ -1,0 +1,244 @@
+//! `Waker`: cross-thread wake-ups, coalescing, re-arming, and the
+//! one-waker-per-poll rule of debug builds.
+#![cfg(feature = "os-poll")]
+
+mod util;
+
+use nbio::{Events, Poll, Token, Waker};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+use util::{expect_events, expect_no_events, Expect, DEADLINE};
+
+/// Polls until an event for `token` arrives; returns how many such events
+/// that poll held and checks each is a readable-only event.
+fn wait_for_wake(poll: &mut Poll, events: &mut Events, token: Token) -> usize {
+    let end = Instant::now() + DEADLINE;
+    loop {
+        assert!(Instant::now() < end, "wake event never arrived");
+        poll.poll(events, Some(DEADLINE)).unwrap();
+        let mut n = 0;
+        for event in events.iter() {
+            assert_eq!(event.token(), token, "foreign event {event:?}");
+            assert!(event.is_readable(), "waker event not readable: {event:?}");
+            assert!(!event.is_writable());
+            assert!(!event.is_error());
+            n += 1;
+        }
+        if n > 0 {
+            return n;
+        }
+    }
+}
+
+#[test]
+fn wake_from_another_thread() {
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let waker = Arc::new(Waker::new(poll.registry(), Token(10)).unwrap());
+    let waker2 = Arc::clone(&waker);
+    let handle = thread::spawn(move || waker2.wake().unwrap());
+    assert_eq!(wait_for_wake(&mut poll, &mut events, Token(10)), 1);
+    handle.join().unwrap();
+}
+
+#[test]
+fn no_event_without_wake() {
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let _waker = Waker::new(poll.registry(), Token(1)).unwrap();
+    expect_no_events(&mut poll, &mut events);
+}
+
+#[test]
+fn wakes_before_poll_coalesce() {
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let waker = Waker::new(poll.registry(), Token(2)).unwrap();
+    for _ in 0..10 {
+        waker.wake().unwrap();
+    }
+    let first = wait_for_wake(&mut poll, &mut events, Token(2));
+    assert!(first >= 1);
+    // At most one event per wake in total, and nothing left afterwards
+    // once the backlog is consumed.
+    let mut total = first;
+    loop {
+        poll.poll(&mut events, Some(Duration::ZERO)).unwrap();
+        if events.is_empty() {
+            break;
+        }
+        total += events.iter().count();
+        assert!(total <= 10);
+    }
+    expect_no_events(&mut poll, &mut events);
+}
+
+#[test]
+fn every_wake_after_delivery_produces_a_new_event() {
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let waker = Waker::new(poll.registry(), Token(3)).unwrap();
+    // Nothing ever drains the waker; each wake must still be a new edge.
+    for _ in 0..1000 {
+        waker.wake().unwrap();
+        wait_for_wake(&mut poll, &mut events, Token(3));
+    }
+}
+
+#[test]
+fn ping_pong_wakes_across_threads() {
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let waker = Arc::new(Waker::new(poll.registry(), Token(4)).unwrap());
+    let (tx, rx) = mpsc::channel::<()>();
+    let waker2 = Arc::clone(&waker);
+    let handle = thread::spawn(move || {
+        // Each message means "the previous wake was observed, wake again".
+        while rx.recv_timeout(DEADLINE).is_ok() {
+            waker2.wake().unwrap();
+        }
+    });
+    for _ in 0..200 {
+        tx.send(()).unwrap();
+        wait_for_wake(&mut poll, &mut events, Token(4));
+    }
+    drop(tx);
+    handle.join().unwrap();
+}
+
+#[test]
+fn many_threads_waking_concurrently() {
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let waker = Arc::new(Waker::new(poll.registry(), Token(5)).unwrap());
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let waker = Arc::clone(&waker);
+            thread::spawn(move || {
+                for _ in 0..500 {
+                    waker.wake().unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    wait_for_wake(&mut poll, &mut events, Token(5));
+    // Still re-arms after the storm.
+    waker.wake().unwrap();
+    wait_for_wake(&mut poll, &mut events, Token(5));
+}
+
+#[test]
+fn wake_unblocks_a_poll_in_progress() {
+    let mut poll = Poll::new().unwrap();
+    let waker = Arc::new(Waker::new(poll.registry(), Token(6)).unwrap());
+    let handle = thread::spawn(move || {
+        let mut events = Events::with_capacity(8);
+        // One call only: it must be ended by the wake, not by the timeout.
+        poll.poll(&mut events, Some(DEADLINE)).unwrap();
+        events.iter().map(|e| e.token()).collect::<Vec<_>>()
+    });
+    waker.wake().unwrap();
+    assert_eq!(handle.join().unwrap(), [Token(6)]);
+}
+
+#[test]
+fn wakers_of_different_polls_are_independent() {
+    let mut poll1 = Poll::new().unwrap();
+    let mut poll2 = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let waker1 = Waker::new(poll1.registry(), Token(1)).unwrap();
+    let _waker2 = Waker::new(poll2.registry(), Token(2)).unwrap();
+    waker1.wake().unwrap();
+    expect_events(&mut poll1, &mut events, &[Expect::readable(Token(1))]);
+    expect_no_events(&mut poll2, &mut events);
+}
+
+#[test]
+fn waker_created_through_cloned_registry() {
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let registry = poll.registry().try_clone().unwrap();
+    let waker = Waker::new(&registry, Token(usize::MAX)).unwrap();
+    drop(registry);
+    waker.wake().unwrap();
+    wait_for_wake(&mut poll, &mut events, Token(usize::MAX));
+}
+
+#[cfg(debug_assertions)]
+fn expect_second_waker_panic(registry: &nbio::Registry) {
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Waker::new(registry, Token(99))
+    }));
+    let payload = match res {
+        Ok(_) => panic!("a second Waker on the same Poll did not panic"),
+        Err(payload) => payload,
+    };
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .expect("panic payload is not a string");
+    assert_eq!(
+        msg,
+        "Only a single `Waker` can be active per `Poll` instance"
+    );
+}
+
+#[cfg(debug_assertions)]
+#[test]
+fn second_waker_panics_in_debug() {
+    let poll = Poll::new().unwrap();
+    let _waker = Waker::new(poll.registry(), Token(1)).unwrap();
+    expect_second_waker_panic(poll.registry());
+}
+
+#[cfg(debug_assertions)]
+#[test]
+fn second_waker_panics_even_after_dropping_the_first() {
+    let poll = Poll::new().unwrap();
+    let waker = Waker::new(poll.registry(), Token(1)).unwrap();
+    drop(waker);
+    expect_second_waker_panic(poll.registry());
+}
+
+#[cfg(debug_assertions)]
+#[test]
+fn second_waker_panics_through_cloned_registry() {
+    // First on the original, then through a clone.
+    let poll = Poll::new().unwrap();
+    let _waker = Waker::new(poll.registry(), Token(1)).unwrap();
+    let clone = poll.registry().try_clone().unwrap();
+    expect_second_waker_panic(&clone);
+
+    // First through a clone, then on the original and on another clone.
+    let poll = Poll::new().unwrap();
+    let clone = poll.registry().try_clone().unwrap();
+    let _waker = Waker::new(&clone, Token(1)).unwrap();
+    expect_second_waker_panic(poll.registry());
+    expect_second_waker_panic(&poll.registry().try_clone().unwrap());
+}
+
+#[cfg(debug_assertions)]
+#[test]
+fn waker_rule_is_per_poll() {
+    // Wakers on distinct polls never trip the check.
+    let polls: Vec<Poll> = (0..10).map(|_| Poll::new().unwrap()).collect();
+    let _wakers: Vec<Waker> = polls
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Waker::new(p.registry(), Token(i)).unwrap())
+        .collect();
+}
+
+#[test]
+fn debug_is_implemented() {
+    let poll = Poll::new().unwrap();
+    let waker = Waker::new(poll.registry(), Token(1)).unwrap();
+    let text = format!("{waker:?}");
+    assert!(text.starts_with("Waker"), "{text}");
+}
