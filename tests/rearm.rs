@@ -174,7 +174,11 @@ fn dropping_a_registered_source_forgets_it() {
     drop(b);
     // A new socket that reuses the number registers and works normally.
     let (mut c, d) = UnixStream::pair().unwrap();
-    assert_eq!(c.as_raw_fd(), fd, "fd number not reused; test premise broken");
+    assert_eq!(
+        c.as_raw_fd(),
+        fd,
+        "fd number not reused; test premise broken"
+    );
     poll.registry()
         .register(&mut c, Token(2), Interest::READABLE)
         .unwrap();
