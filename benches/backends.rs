@@ -67,8 +67,10 @@ fn ping_pong(idle: usize, iterations: usize) -> io::Result<Duration> {
         idle_sockets.push((x, y));
     }
     let (mut a, mut b) = UnixStream::pair()?;
-    poll.registry().register(&mut a, Token(0), Interest::READABLE)?;
-    poll.registry().register(&mut b, Token(1), Interest::READABLE)?;
+    poll.registry()
+        .register(&mut a, Token(0), Interest::READABLE)?;
+    poll.registry()
+        .register(&mut b, Token(1), Interest::READABLE)?;
     let start = Instant::now();
     for _ in 0..iterations {
         (&b).write_all(b"!")?;
@@ -86,7 +88,8 @@ fn register_churn(iterations: usize) -> io::Result<Duration> {
     let (mut a, _b) = UnixStream::pair()?;
     let start = Instant::now();
     for i in 0..iterations {
-        poll.registry().register(&mut a, Token(i), Interest::READABLE)?;
+        poll.registry()
+            .register(&mut a, Token(i), Interest::READABLE)?;
         poll.registry()
             .reregister(&mut a, Token(i), Interest::READABLE | Interest::WRITABLE)?;
         poll.registry().deregister(&mut a)?;
@@ -123,8 +126,12 @@ fn main() -> io::Result<()> {
     let quick = !std::env::args().any(|a| a == "--bench");
     let n = if quick { 10 } else { 20_000 };
     if !quick {
-        println!("| backend  | workload                           | median/iter  | min–max (µs)    |");
-        println!("|----------|------------------------------------|--------------|-----------------|");
+        println!(
+            "| backend  | workload                           | median/iter  | min–max (µs)    |"
+        );
+        println!(
+            "|----------|------------------------------------|--------------|-----------------|"
+        );
     }
     if quick {
         ping_pong(1000, n)?;
@@ -133,7 +140,9 @@ fn main() -> io::Result<()> {
         return Ok(());
     }
     run("ping-pong round trip, 0 idle", || ping_pong(0, n))?;
-    run("ping-pong round trip, 1,000 idle", || ping_pong(1000, n / 4))?;
+    run("ping-pong round trip, 1,000 idle", || {
+        ping_pong(1000, n / 4)
+    })?;
     run("register+reregister+deregister", || register_churn(n))?;
     Ok(())
 }
