@@ -133,3 +133,83 @@ pub(crate) const HAS_AIO: bool = false;
 pub(crate) const HAS_LIO: bool = cfg!(target_os = "freebsd");
 /// Whether this platform has `Interest::PRIORITY`.
 pub(crate) const HAS_PRIORITY: bool = cfg!(any(target_os = "linux", target_os = "android"));
+
+/// `Read` for `$ty` and `&$ty`, every call routed through the source's
+/// `do_io` hook in the readable direction. `$ty` has an `inner: IoSource<T>`
+/// field where `&T: Read`.
+#[allow(unused_macros)]
+macro_rules! impl_read {
+    ($ty:ty) => {
+        impl std::io::Read for $ty {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                std::io::Read::read(&mut &*self, buf)
+            }
+
+            fn read_vectored(
+                &mut self,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::io::Result<usize> {
+                std::io::Read::read_vectored(&mut &*self, bufs)
+            }
+        }
+
+        impl std::io::Read for &$ty {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.inner.do_io($crate::Interest::READABLE, |mut io| {
+                    std::io::Read::read(&mut io, buf)
+                })
+            }
+
+            fn read_vectored(
+                &mut self,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::io::Result<usize> {
+                self.inner.do_io($crate::Interest::READABLE, |mut io| {
+                    std::io::Read::read_vectored(&mut io, bufs)
+                })
+            }
+        }
+    };
+}
+
+/// `Write` for `$ty` and `&$ty`, every call routed through the source's
+/// `do_io` hook in the writable direction. `$ty` has an `inner: IoSource<T>`
+/// field where `&T: Write`.
+#[allow(unused_macros)]
+macro_rules! impl_write {
+    ($ty:ty) => {
+        impl std::io::Write for $ty {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                std::io::Write::write(&mut &*self, buf)
+            }
+
+            fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                std::io::Write::write_vectored(&mut &*self, bufs)
+            }
+
+            fn flush(&mut self) -> std::io::Result<()> {
+                std::io::Write::flush(&mut &*self)
+            }
+        }
+
+        impl std::io::Write for &$ty {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.inner.do_io($crate::Interest::WRITABLE, |mut io| {
+                    std::io::Write::write(&mut io, buf)
+                })
+            }
+
+            fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                self.inner.do_io($crate::Interest::WRITABLE, |mut io| {
+                    std::io::Write::write_vectored(&mut io, bufs)
+                })
+            }
+
+            fn flush(&mut self) -> std::io::Result<()> {
+                self.inner.do_io($crate::Interest::WRITABLE, |mut io| {
+                    std::io::Write::flush(&mut io)
+                })
+            }
+        }
+    };
+}

@@ -4,7 +4,7 @@ use crate::io_source::IoSource;
 use crate::sys::unix::cvt;
 use crate::{event, Interest, Registry, Token};
 use std::fs::File;
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::process::{ChildStderr, ChildStdin, ChildStdout};
 use std::{fmt, ptr};
@@ -113,56 +113,6 @@ impl Receiver {
     }
 }
 
-impl Write for Sender {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self).write(buf)
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        (&*self).write_vectored(bufs)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        (&*self).flush()
-    }
-}
-
-impl Write for &Sender {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.do_io(Interest::WRITABLE, |f| (&*f).write(buf))
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.inner
-            .do_io(Interest::WRITABLE, |f| (&*f).write_vectored(bufs))
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.do_io(Interest::WRITABLE, |f| (&*f).flush())
-    }
-}
-
-impl Read for Receiver {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buf)
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        (&*self).read_vectored(bufs)
-    }
-}
-
-impl Read for &Receiver {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.do_io(Interest::READABLE, |f| (&*f).read(buf))
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.inner
-            .do_io(Interest::READABLE, |f| (&*f).read_vectored(bufs))
-    }
-}
-
 macro_rules! pipe_end_impls {
     ($end:ident) => {
         impl event::Source for $end {
@@ -247,6 +197,8 @@ macro_rules! pipe_end_impls {
     };
 }
 
+impl_write!(Sender);
+impl_read!(Receiver);
 pipe_end_impls!(Sender);
 pipe_end_impls!(Receiver);
 
