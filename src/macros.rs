@@ -56,12 +56,30 @@ macro_rules! cfg_io_source {
 }
 
 /// Items that exist only where the selector is backed by a real file
-/// descriptor (epoll; not the poll(2) fallback), so `Poll`/`Registry` can
-/// expose it.
+/// descriptor (epoll, kqueue, event ports; not the poll(2) selector), so
+/// `Poll`/`Registry` can expose it.
 macro_rules! cfg_selector_fd {
     ($($item:item)*) => {
         $(
-            #[cfg(all(unix, feature = "os-poll", not(nbio_force_poll)))]
+            #[cfg(all(
+                feature = "os-poll",
+                not(nbio_force_poll),
+                any(
+                    target_os = "linux",
+                    target_os = "android",
+                    target_os = "macos",
+                    target_os = "ios",
+                    target_os = "tvos",
+                    target_os = "visionos",
+                    target_os = "watchos",
+                    target_os = "freebsd",
+                    target_os = "netbsd",
+                    target_os = "openbsd",
+                    target_os = "dragonfly",
+                    target_os = "illumos",
+                    target_os = "solaris"
+                )
+            ))]
             $item
         )*
     };
@@ -211,5 +229,152 @@ macro_rules! impl_write {
                 })
             }
         }
+    };
+}
+
+// Backend selection. These macros are the one place that says which
+// operating systems get which selector and waker; `src/sys` uses them.
+
+/// Linux and Android use epoll (unless `--cfg nbio_force_poll`).
+#[allow(unused_macros)] // not every platform uses every backend
+macro_rules! cfg_epoll {
+    ($($item:item)*) => {
+        $(
+            #[cfg(all(not(nbio_force_poll), any(target_os = "linux", target_os = "android")))]
+            $item
+        )*
+    };
+}
+
+/// Apple platforms and the BSDs use kqueue (unless `--cfg nbio_force_poll`).
+#[allow(unused_macros)] // not every platform uses every backend
+macro_rules! cfg_kqueue {
+    ($($item:item)*) => {
+        $(
+            #[cfg(all(
+                not(nbio_force_poll),
+                any(
+                    target_os = "macos",
+                    target_os = "ios",
+                    target_os = "tvos",
+                    target_os = "visionos",
+                    target_os = "watchos",
+                    target_os = "freebsd",
+                    target_os = "netbsd",
+                    target_os = "openbsd",
+                    target_os = "dragonfly"
+                )
+            ))]
+            $item
+        )*
+    };
+}
+
+/// illumos and Solaris use event ports (unless `--cfg nbio_force_poll`).
+#[allow(unused_macros)] // not every platform uses every backend
+macro_rules! cfg_event_ports {
+    ($($item:item)*) => {
+        $(
+            #[cfg(all(not(nbio_force_poll), any(target_os = "illumos", target_os = "solaris")))]
+            $item
+        )*
+    };
+}
+
+/// Every other Unix, and any Unix with `--cfg nbio_force_poll`, uses the
+/// poll(2) selector.
+#[allow(unused_macros)] // not every platform uses every backend
+macro_rules! cfg_poll_selector {
+    ($($item:item)*) => {
+        $(
+            #[cfg(any(
+                nbio_force_poll,
+                not(any(
+                    target_os = "linux",
+                    target_os = "android",
+                    target_os = "macos",
+                    target_os = "ios",
+                    target_os = "tvos",
+                    target_os = "visionos",
+                    target_os = "watchos",
+                    target_os = "freebsd",
+                    target_os = "netbsd",
+                    target_os = "openbsd",
+                    target_os = "dragonfly",
+                    target_os = "illumos",
+                    target_os = "solaris"
+                ))
+            ))]
+            $item
+        )*
+    };
+}
+
+/// Kernels with `EVFILT_USER` for the kqueue waker (NetBSD gained it only in
+/// 10 and OpenBSD in 7.8, so those use a pipe); `--cfg
+/// nbio_force_waker_pipe` forces the pipe everywhere.
+#[allow(unused_macros)] // used only on kqueue platforms
+macro_rules! cfg_kqueue_user_waker {
+    ($($item:item)*) => {
+        $(
+            #[cfg(all(
+                not(nbio_force_waker_pipe),
+                any(
+                    target_os = "macos",
+                    target_os = "ios",
+                    target_os = "tvos",
+                    target_os = "visionos",
+                    target_os = "watchos",
+                    target_os = "freebsd",
+                    target_os = "dragonfly"
+                )
+            ))]
+            $item
+        )*
+    };
+}
+
+/// kqueue platforms without (or not using) `EVFILT_USER`: the waker is a
+/// registered pipe notifier.
+#[allow(unused_macros)] // used only on kqueue platforms
+macro_rules! cfg_kqueue_pipe_waker {
+    ($($item:item)*) => {
+        $(
+            #[cfg(not(all(
+                not(nbio_force_waker_pipe),
+                any(
+                    target_os = "macos",
+                    target_os = "ios",
+                    target_os = "tvos",
+                    target_os = "visionos",
+                    target_os = "watchos",
+                    target_os = "freebsd",
+                    target_os = "dragonfly"
+                )
+            )))]
+            $item
+        )*
+    };
+}
+
+/// The eventfd notifier (Linux, Android); others use a pipe.
+#[allow(unused_macros)] // not every platform uses every backend
+macro_rules! cfg_eventfd {
+    ($($item:item)*) => {
+        $(
+            #[cfg(all(not(nbio_force_waker_pipe), any(target_os = "linux", target_os = "android")))]
+            $item
+        )*
+    };
+}
+
+/// Not the eventfd notifier: the pipe notifier.
+#[allow(unused_macros)] // not every platform uses every backend
+macro_rules! cfg_pipe_notifier {
+    ($($item:item)*) => {
+        $(
+            #[cfg(not(all(not(nbio_force_waker_pipe), any(target_os = "linux", target_os = "android"))))]
+            $item
+        )*
     };
 }

@@ -15,20 +15,20 @@
 //!   epoll, which keeps no per-source state at all);
 //! * socket and pipe constructors (`net`, `pipe`) and `SourceFd`.
 //!
-//! | build                          | selector / waker                    |
-//! |--------------------------------|-------------------------------------|
-//! | Linux, Android + `os-poll`     | epoll + eventfd (`unix/`)           |
-//! | any Unix without `os-poll`     | `shell/`: every call is `Unsupported` |
+//! | build (with `os-poll`)            | selector / waker                         |
+//! |-----------------------------------|------------------------------------------|
+//! | Linux, Android                    | epoll + eventfd                          |
+//! | macOS, iOS, FreeBSD, DragonFly    | kqueue + `EVFILT_USER`                   |
+//! | NetBSD, OpenBSD                   | kqueue + pipe                            |
+//! | illumos, Solaris                  | event ports + `port_send`                |
+//! | other Unix, `--cfg nbio_force_poll` | poll(2) + eventfd/pipe notifier        |
+//! | any Unix without `os-poll`        | `shell/`: every call is `Unsupported`    |
+//!
+//! The operating-system lists behind this table live in the backend macros
+//! of `src/macros.rs` (`cfg_epoll!`, `cfg_kqueue!`, …).
 
 #[cfg(not(unix))]
-compile_error!("nbio supports Unix (Linux and Android) today; other platforms are planned");
-
-#[cfg(all(
-    unix,
-    feature = "os-poll",
-    not(any(target_os = "linux", target_os = "android"))
-))]
-compile_error!("nbio's selector currently supports Linux and Android (epoll) only");
+compile_error!("nbio supports Unix today; Windows is planned");
 
 #[cfg(unix)]
 mod unix;

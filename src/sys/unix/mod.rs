@@ -1,5 +1,5 @@
-//! Unix backend: the epoll selector, the eventfd waker, sockets, pipes and
-//! `SourceFd`.
+//! Unix backend: the selectors (epoll, kqueue, event ports, poll(2)), the
+//! wakers, sockets, pipes and `SourceFd`.
 
 cfg_os_poll! {
     mod selector;
@@ -9,23 +9,13 @@ cfg_os_poll! {
     pub(crate) use self::waker::Waker;
 }
 
-// Per-source state: none for kernel-level selectors; the poll(2) selector
-// brings its own (see `selector/poll.rs`).
-#[cfg(all(
-    not(all(nbio_force_poll, feature = "os-poll")),
-    any(feature = "net", feature = "os-ext")
-))]
+// Per-source state: none for kernel-level selectors (epoll, kqueue) and
+// without `os-poll`; the emulating selectors bring their own.
+#[cfg(any(feature = "net", feature = "os-ext"))]
 mod stateless_io_source;
-#[cfg(all(
-    nbio_force_poll,
-    feature = "os-poll",
-    any(feature = "net", feature = "os-ext")
-))]
+#[cfg(all(feature = "os-poll", any(feature = "net", feature = "os-ext")))]
 pub(crate) use self::selector::IoSourceState;
-#[cfg(all(
-    not(all(nbio_force_poll, feature = "os-poll")),
-    any(feature = "net", feature = "os-ext")
-))]
+#[cfg(all(not(feature = "os-poll"), any(feature = "net", feature = "os-ext")))]
 pub(crate) use self::stateless_io_source::IoSourceState;
 
 cfg_os_ext! {

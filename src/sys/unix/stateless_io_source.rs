@@ -1,6 +1,10 @@
 //! Per-source state for selectors whose kernel keeps all registration state
-//! (epoll): there is none, so net types stay the size of their std
-//! counterparts and `do_io` is a plain call.
+//! (epoll, kqueue), and for builds without `os-poll`: there is none, so net
+//! types stay the size of their std counterparts and `do_io` is a plain
+//! call.
+
+// Unused where the selector brings its own per-source state.
+#![allow(dead_code)]
 
 use crate::sys::Selector;
 use crate::{Interest, Token};

@@ -1,31 +1,50 @@
 //! Wake-up machinery for Unix.
 //!
 //! A *notifier* is a file descriptor another thread can make readable: an
-//! eventfd by default on Linux and Android, a pipe where eventfd is missing
-//! or when `--cfg nbio_force_waker_pipe` is set. How the public `Waker` uses
-//! it depends on the selector:
+//! eventfd on Linux and Android, a pipe elsewhere or when `--cfg
+//! nbio_force_waker_pipe` is set. How the public `Waker` works depends on
+//! the selector:
 //!
-//! * epoll: the notifier itself is registered under the waker's token, so a
-//!   wake is one `write` and the kernel reports the event;
-//! * poll(2): the selector owns one notifier for its own purposes (to
-//!   interrupt a blocked `poll` when registrations change) and the `Waker`
-//!   sets a "wake pending" flag and pokes that notifier; the selector then
-//!   reports the waker's token itself.
+//! * epoll, and kqueue without `EVFILT_USER` (NetBSD, OpenBSD, or a forced
+//!   pipe): a notifier registered under the waker's token, so a wake is one
+//!   `write` and the kernel reports the event (`registered.rs`);
+//! * kqueue with `EVFILT_USER`: a user event triggered on the kqueue itself,
+//!   no extra fd (`kqueue.rs`);
+//! * event ports: `port_send` (in the selector);
+//! * poll(2): the selector owns a notifier to interrupt a blocked `poll`, and
+//!   the `Waker` sets a "wake pending" flag and pokes it; the selector then
+//!   reports the waker's token itself (in the selector).
 
-#[cfg(not(nbio_force_waker_pipe))]
-mod eventfd;
-#[cfg(not(nbio_force_waker_pipe))]
-pub(crate) use self::eventfd::EventFd as Notifier;
+cfg_eventfd! {
+    mod eventfd;
+    pub(crate) use self::eventfd::EventFd as Notifier;
+}
 
-#[cfg(nbio_force_waker_pipe)]
-mod pipe;
-#[cfg(nbio_force_waker_pipe)]
-pub(crate) use self::pipe::PipeNotify as Notifier;
+cfg_pipe_notifier! {
+    mod pipe;
+    pub(crate) use self::pipe::PipeNotify as Notifier;
+}
 
-#[cfg(not(nbio_force_poll))]
-mod epoll;
-#[cfg(not(nbio_force_poll))]
-pub(crate) use self::epoll::Waker;
+cfg_epoll! {
+    mod registered;
+    pub(crate) use self::registered::Waker;
+}
 
-#[cfg(nbio_force_poll)]
-pub(crate) use crate::sys::unix::selector::Waker;
+cfg_kqueue! {
+    cfg_kqueue_user_waker! {
+        mod kqueue;
+        pub(crate) use self::kqueue::Waker;
+    }
+    cfg_kqueue_pipe_waker! {
+        mod registered;
+        pub(crate) use self::registered::Waker;
+    }
+}
+
+cfg_event_ports! {
+    pub(crate) use crate::sys::unix::selector::Waker;
+}
+
+cfg_poll_selector! {
+    pub(crate) use crate::sys::unix::selector::Waker;
+}

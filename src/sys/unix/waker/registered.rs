@@ -1,5 +1,6 @@
-//! The waker for kernel-level selectors (epoll): a notifier registered
-//! under the waker's token, so each wake is a single `write`.
+//! A waker made of a notifier registered with the selector under the
+//! waker's token (epoll; kqueue without `EVFILT_USER`): each wake is a
+//! single `write`, and the kernel reports the event.
 
 use super::Notifier;
 use crate::sys::Selector;
