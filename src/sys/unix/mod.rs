@@ -1,6 +1,8 @@
 //! Unix backend: the selectors (epoll, kqueue, event ports, poll(2)), the
 //! wakers, sockets, pipes and `SourceFd`.
 
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
 cfg_os_poll! {
     mod selector;
     pub(crate) use self::selector::{event, Event, Events, Selector};
@@ -27,6 +29,44 @@ cfg_os_ext! {
 
 cfg_net! {
     pub(crate) mod net;
+}
+
+/// Creates a pipe whose ends are non-blocking and close-on-exec:
+/// `(read end, write end)`.
+#[allow(dead_code)] // used by `unix::pipe` and the pipe notifier
+pub(crate) fn new_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds: [RawFd; 2] = [-1, -1];
+    // Apple's libc has no pipe2: create, then set the flags.
+    #[cfg(target_vendor = "apple")]
+    // SAFETY: `fds` is a valid array of two ints for the kernel to fill.
+    cvt(unsafe { libc::pipe(fds.as_mut_ptr()) })?;
+    #[cfg(not(target_vendor = "apple"))]
+    // SAFETY: `fds` is a valid array of two ints for the kernel to fill.
+    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) })?;
+    // SAFETY: the call succeeded, so both fds are new and owned by us alone.
+    let ends = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    #[cfg(target_vendor = "apple")]
+    {
+        set_cloexec_nonblocking(&ends.0)?;
+        set_cloexec_nonblocking(&ends.1)?;
+    }
+    Ok(ends)
+}
+
+/// Sets `FD_CLOEXEC` and `O_NONBLOCK`, for platforms whose calls cannot
+/// create descriptors with them set (no `SOCK_NONBLOCK`, `accept4`,
+/// `pipe2`).
+#[cfg(target_vendor = "apple")]
+pub(crate) fn set_cloexec_nonblocking(fd: &OwnedFd) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = fd.as_raw_fd();
+    // SAFETY: fcntl on an fd we own only changes its flags.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) })?;
+    // SAFETY: as above; F_GETFL only reads the status flags.
+    let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    // SAFETY: as above.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) })?;
+    Ok(())
 }
 
 /// Converts a `poll` timeout to the milliseconds `epoll_wait`/`poll(2)`

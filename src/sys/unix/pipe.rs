@@ -1,7 +1,7 @@
 //! Non-blocking Unix pipes (`nbio::unix::pipe`).
 
 use crate::io_source::IoSource;
-use crate::sys::unix::cvt;
+use crate::sys::unix::{cvt, new_pipe};
 use crate::{event, Interest, Registry, Token};
 use std::fs::File;
 use std::io;
@@ -44,17 +44,13 @@ use std::{fmt, ptr};
 /// # }
 /// ```
 pub fn new() -> io::Result<(Sender, Receiver)> {
-    let mut fds: [RawFd; 2] = [-1, -1];
-    // SAFETY: `fds` is a valid array of two ints for the kernel to fill.
-    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) })?;
-    // SAFETY: `pipe2` succeeded, so both fds are new and owned by us alone.
-    let (r, w) = unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) };
+    let (r, w) = new_pipe()?;
     Ok((
         Sender {
-            inner: IoSource::new(w),
+            inner: IoSource::new(File::from(w)),
         },
         Receiver {
-            inner: IoSource::new(r),
+            inner: IoSource::new(File::from(r)),
         },
     ))
 }

@@ -11,13 +11,48 @@ use std::mem::{self, MaybeUninit};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-/// Creates a socket that is non-blocking and close-on-exec from birth.
+/// Creates a socket that is non-blocking and close-on-exec.
 pub(crate) fn new_socket(domain: libc::c_int, kind: libc::c_int) -> io::Result<OwnedFd> {
+    // Set at creation where the platform allows it (no window in which a
+    // concurrent fork+exec could inherit the fd).
+    #[cfg(not(target_vendor = "apple"))]
     let kind = kind | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
     // SAFETY: `socket` takes plain integers and returns a new fd or -1.
     let fd = cvt(unsafe { libc::socket(domain, kind, 0) })?;
     // SAFETY: `fd` was just created and is owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    prepare_socket(&socket)?;
+    Ok(socket)
+}
+
+/// Platform set-up of a socket nbio created or accepted: Apple has no
+/// `SOCK_NONBLOCK`/`SOCK_CLOEXEC`/`accept4`, so the flags are set here, and
+/// `SO_NOSIGPIPE` turns writes to a closed peer into `EPIPE` errors instead
+/// of a SIGPIPE (Apple has no `MSG_NOSIGNAL`).
+#[cfg(target_vendor = "apple")]
+fn prepare_socket(socket: &OwnedFd) -> io::Result<()> {
+    crate::sys::unix::set_cloexec_nonblocking(socket)?;
+    setsockopt_int(socket, libc::SOL_SOCKET, libc::SO_NOSIGPIPE, 1)
+}
+
+/// Elsewhere the flags were set atomically at creation.
+#[cfg(not(target_vendor = "apple"))]
+fn prepare_socket(_: &OwnedFd) -> io::Result<()> {
+    Ok(())
+}
+
+/// A connected pair of non-blocking, close-on-exec sockets.
+pub(crate) fn socket_pair(kind: libc::c_int) -> io::Result<(OwnedFd, OwnedFd)> {
+    #[cfg(not(target_vendor = "apple"))]
+    let kind = kind | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    let mut fds = [-1; 2];
+    // SAFETY: `fds` is a valid array of two ints for the kernel to fill.
+    cvt(unsafe { libc::socketpair(libc::AF_UNIX, kind, 0, fds.as_mut_ptr()) })?;
+    // SAFETY: `socketpair` succeeded, so both fds are new and owned by us.
+    let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    prepare_socket(&a)?;
+    prepare_socket(&b)?;
+    Ok((a, b))
 }
 
 /// Creates a socket of the right family for `addr`.
@@ -108,8 +143,9 @@ pub(crate) fn to_socket_addr(storage: &libc::sockaddr_storage) -> io::Result<Soc
     }
 }
 
-/// `accept4` with non-blocking and close-on-exec set on the new socket.
-/// Returns the socket and the raw peer address (`storage` is filled in).
+/// Accepts a connection as a non-blocking, close-on-exec socket (`accept4`
+/// where available, else `accept` and then the flags). Fills `storage` with
+/// the peer's address.
 pub(crate) fn accept(
     listener: RawFd,
     storage: *mut libc::sockaddr,
@@ -117,6 +153,7 @@ pub(crate) fn accept(
 ) -> io::Result<OwnedFd> {
     // SAFETY: `storage` points to `*len` writable bytes (guaranteed by the
     // callers, which pass a local buffer and its size); bad fds are errors.
+    #[cfg(not(target_vendor = "apple"))]
     let fd = cvt(unsafe {
         libc::accept4(
             listener,
@@ -125,8 +162,13 @@ pub(crate) fn accept(
             libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
         )
     })?;
+    // SAFETY: as above.
+    #[cfg(target_vendor = "apple")]
+    let fd = cvt(unsafe { libc::accept(listener, storage, len) })?;
     // SAFETY: `fd` was just created and is owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    prepare_socket(&socket)?;
+    Ok(socket)
 }
 
 /// Reads an integer socket option.

@@ -4,10 +4,9 @@
 //! addresses.
 
 use super::new_socket;
-use crate::sys::unix::cvt;
 use std::io;
 use std::mem::{self, MaybeUninit};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{self, SocketAddr};
 
@@ -15,6 +14,30 @@ use std::os::unix::net::{self, SocketAddr};
 use std::os::android::net::SocketAddrExt;
 #[cfg(target_os = "linux")]
 use std::os::linux::net::SocketAddrExt;
+
+/// The abstract name of `addr` (Linux and Android only have the abstract
+/// namespace).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn abstract_name(addr: &SocketAddr) -> Option<&[u8]> {
+    addr.as_abstract_name()
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn abstract_name(_: &SocketAddr) -> Option<&[u8]> {
+    None
+}
+
+/// A std address for an abstract `name`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn from_abstract_name(name: &[u8]) -> io::Result<SocketAddr> {
+    SocketAddr::from_abstract_name(name)
+}
+
+/// Without an abstract namespace a leading NUL means no name at all.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn from_abstract_name(_: &[u8]) -> io::Result<SocketAddr> {
+    SocketAddr::from_pathname("")
+}
 
 /// Offset of `sun_path` inside `sockaddr_un`.
 fn path_offset() -> usize {
@@ -31,7 +54,7 @@ fn to_c_addr(addr: &SocketAddr) -> io::Result<(libc::sockaddr_un, libc::socklen_
     sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
     let (bytes, prefix): (&[u8], usize) = if let Some(path) = addr.as_pathname() {
         (path.as_os_str().as_bytes(), 0)
-    } else if let Some(name) = addr.as_abstract_name() {
+    } else if let Some(name) = abstract_name(addr) {
         // Abstract names start with a NUL byte.
         (name, 1)
     } else {
@@ -47,7 +70,7 @@ fn to_c_addr(addr: &SocketAddr) -> io::Result<(libc::sockaddr_un, libc::socklen_
         ));
     }
     for (dst, src) in sun.sun_path[prefix..].iter_mut().zip(bytes) {
-        *dst = *src as libc::c_char;
+        *dst = libc::c_char::from_ne_bytes([*src]);
     }
     let len = path_offset() + prefix + bytes.len() + terminator;
     Ok((sun, len as libc::socklen_t))
@@ -60,10 +83,11 @@ fn from_c_addr(sun: &libc::sockaddr_un, len: libc::socklen_t) -> io::Result<Sock
         return SocketAddr::from_pathname("");
     }
     let raw = &sun.sun_path[..len - path_offset()];
-    // SAFETY: `c_char` and `u8` have the same size and alignment.
-    let bytes: &[u8] = unsafe { &*(raw as *const [libc::c_char] as *const [u8]) };
+    // SAFETY: `c_char` is `i8` or `u8`, the same size and alignment as
+    // `u8`, and the slice stays borrowed from `sun` for its lifetime.
+    let bytes: &[u8] = unsafe { std::slice::from_raw_parts(raw.as_ptr().cast::<u8>(), raw.len()) };
     if bytes[0] == 0 {
-        SocketAddr::from_abstract_name(&bytes[1..])
+        from_abstract_name(&bytes[1..])
     } else {
         let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
         SocketAddr::from_pathname(std::ffi::OsStr::from_bytes(&bytes[..end]))
@@ -115,13 +139,7 @@ pub(crate) fn datagram_pair() -> io::Result<(net::UnixDatagram, net::UnixDatagra
 }
 
 fn pair<T: From<OwnedFd>>(kind: libc::c_int) -> io::Result<(T, T)> {
-    let mut fds = [-1; 2];
-    let kind = kind | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
-    // SAFETY: `fds` is a valid array of two ints for the kernel to fill.
-    cvt(unsafe { libc::socketpair(libc::AF_UNIX, kind, 0, fds.as_mut_ptr()) })?;
-    // SAFETY: `socketpair` succeeded, so both fds are new and owned by us.
-    let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    Ok((T::from(a), T::from(b)))
+    super::socket_pair(kind).map(|(a, b)| (T::from(a), T::from(b)))
 }
 
 /// Non-blocking datagram socket bound to `addr`.

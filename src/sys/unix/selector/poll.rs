@@ -535,7 +535,7 @@ pub(crate) mod event {
     }
 
     pub(crate) fn is_read_closed(event: &Event) -> bool {
-        event.revents & libc::POLLHUP != 0 || (RDHUP != 0 && event.revents & RDHUP != 0)
+        event.revents & (libc::POLLHUP | RDHUP) != 0
     }
 
     pub(crate) fn is_write_closed(event: &Event) -> bool {

@@ -6,10 +6,10 @@
 //! is already readable, so the pipe is drained and the write retried: a
 //! wake-up is never lost and the pipe never blocks the waker.
 
-use crate::sys::unix::cvt;
+use crate::sys::unix::new_pipe;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 
 #[derive(Debug)]
 pub(crate) struct PipeNotify {
@@ -19,12 +19,11 @@ pub(crate) struct PipeNotify {
 
 impl PipeNotify {
     pub(crate) fn new() -> io::Result<PipeNotify> {
-        let mut fds: [RawFd; 2] = [-1, -1];
-        // SAFETY: `fds` is a valid array of two ints for the kernel to fill.
-        cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) })?;
-        // SAFETY: `pipe2` succeeded: both fds are new and owned by us alone.
-        let (receiver, sender) = unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) };
-        Ok(PipeNotify { receiver, sender })
+        let (receiver, sender) = new_pipe()?;
+        Ok(PipeNotify {
+            receiver: File::from(receiver),
+            sender: File::from(sender),
+        })
     }
 
     /// Makes the read end readable (and, under edge triggering, a new edge).
