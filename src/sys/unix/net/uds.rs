@@ -101,11 +101,31 @@ fn bind_addr(kind: libc::c_int, addr: &SocketAddr) -> io::Result<OwnedFd> {
     Ok(socket)
 }
 
+/// The listen backlog: -1 asks for the system maximum where the kernel
+/// accepts that (listen(2) on Linux, the BSDs and Apple clamp it); elsewhere
+/// `SOMAXCONN`.
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_vendor = "apple"
+))]
+const BACKLOG: libc::c_int = -1;
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_vendor = "apple"
+)))]
+const BACKLOG: libc::c_int = libc::SOMAXCONN;
+
 /// Non-blocking listener bound to `addr`, listening with the system's
 /// maximum backlog.
 pub(crate) fn listener_bind_addr(addr: &SocketAddr) -> io::Result<net::UnixListener> {
     let socket = bind_addr(libc::SOCK_STREAM, addr)?;
-    super::listen(&socket, -1)?;
+    super::listen(&socket, BACKLOG)?;
     Ok(net::UnixListener::from(socket))
 }
 
