@@ -20,8 +20,11 @@ cfg_eventfd! {
     pub(crate) use self::eventfd::EventFd as Notifier;
 }
 
+// kqueue with `EVFILT_USER` and event ports need no notifier at all.
 cfg_pipe_notifier! {
+    #[allow(dead_code)]
     mod pipe;
+    #[allow(unused_imports)]
     pub(crate) use self::pipe::PipeNotify as Notifier;
 }
 
