@@ -1,6 +1,6 @@
 //! What the selector backend costs: the same event-loop workloads, run on
-//! whichever backend this build uses (epoll by default, poll(2) with
-//! `--cfg nbio_force_poll`). `scripts/bench-backends` builds and runs both
+//! whichever backend this build uses (the platform's own selector by default,
+//! poll(2) with `--cfg nbio_force_poll`). `scripts/bench-backends` builds and runs both
 //! and prints the rows side by side.
 //!
 //! Workloads (one thread, one `Poll`, a connected Unix stream pair):
@@ -23,8 +23,12 @@ const ROUNDS: usize = 7;
 fn backend() -> &'static str {
     if cfg!(nbio_force_poll) {
         "poll(2)"
-    } else {
+    } else if cfg!(any(target_os = "linux", target_os = "android")) {
         "epoll"
+    } else if cfg!(any(target_os = "illumos", target_os = "solaris")) {
+        "event ports"
+    } else {
+        "kqueue"
     }
 }
 

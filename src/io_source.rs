@@ -65,9 +65,12 @@ impl<T: AsRawFd> event::Source for IoSource<T> {
     ) -> io::Result<()> {
         #[cfg(debug_assertions)]
         self.registered_with.associate(registry)?;
-        let res = self
-            .state
-            .register(registry.selector(), token, interests, self.inner.as_raw_fd());
+        let res = self.state.register(
+            registry.selector(),
+            token,
+            interests,
+            self.inner.as_raw_fd(),
+        );
         #[cfg(debug_assertions)]
         if res.is_err() {
             self.registered_with.clear();
@@ -83,8 +86,12 @@ impl<T: AsRawFd> event::Source for IoSource<T> {
     ) -> io::Result<()> {
         #[cfg(debug_assertions)]
         self.registered_with.check(registry)?;
-        self.state
-            .reregister(registry.selector(), token, interests, self.inner.as_raw_fd())
+        self.state.reregister(
+            registry.selector(),
+            token,
+            interests,
+            self.inner.as_raw_fd(),
+        )
     }
 
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
@@ -141,7 +148,12 @@ impl RegisteredWith {
     fn remove(&self, registry: &Registry) -> io::Result<()> {
         use std::sync::atomic::Ordering;
         self.0
-            .compare_exchange(registry.id(), Self::NONE, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                registry.id(),
+                Self::NONE,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .map(|_| ())
             .map_err(|_| {
                 io::Error::new(

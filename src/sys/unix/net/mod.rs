@@ -119,15 +119,21 @@ pub(crate) fn to_socket_addr(storage: &libc::sockaddr_storage) -> io::Result<Soc
             // SAFETY: the family says this storage holds a `sockaddr_in`,
             // which is smaller than and alignment-compatible with
             // `sockaddr_storage`.
-            let sin = unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let sin =
+                unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
             let ip = Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
-            Ok(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(sin.sin_port))))
+            Ok(SocketAddr::V4(SocketAddrV4::new(
+                ip,
+                u16::from_be(sin.sin_port),
+            )))
         }
         libc::AF_INET6 => {
             // SAFETY: the family says this storage holds a `sockaddr_in6`,
             // which is smaller than and alignment-compatible with
             // `sockaddr_storage`.
-            let sin6 = unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            let sin6 = unsafe {
+                &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
             let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
             Ok(SocketAddr::V6(SocketAddrV6::new(
                 ip,
@@ -182,7 +188,13 @@ pub(crate) fn getsockopt_int(
     // SAFETY: `value` and `len` are valid for writes and `len` holds the
     // size of `value`, so the kernel writes at most that many bytes.
     cvt(unsafe {
-        libc::getsockopt(fd.as_raw_fd(), level, name, value.as_mut_ptr().cast(), &mut len)
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            value.as_mut_ptr().cast(),
+            &mut len,
+        )
     })?;
     // SAFETY: zero-initialised above, possibly overwritten by the kernel.
     Ok(unsafe { value.assume_init() })
@@ -210,7 +222,11 @@ pub(crate) fn setsockopt_int(
 
 /// `connect`, treating "in progress" as success (the caller waits for
 /// writability to learn the outcome).
-pub(crate) fn connect(fd: &OwnedFd, addr: *const libc::sockaddr, len: libc::socklen_t) -> io::Result<()> {
+pub(crate) fn connect(
+    fd: &OwnedFd,
+    addr: *const libc::sockaddr,
+    len: libc::socklen_t,
+) -> io::Result<()> {
     // SAFETY: `addr` points to `len` readable bytes of a socket address
     // (callers pass a local C address and its length).
     match cvt(unsafe { libc::connect(fd.as_raw_fd(), addr, len) }) {
@@ -221,7 +237,11 @@ pub(crate) fn connect(fd: &OwnedFd, addr: *const libc::sockaddr, len: libc::sock
 }
 
 /// `bind` of a C address.
-pub(crate) fn bind(fd: &OwnedFd, addr: *const libc::sockaddr, len: libc::socklen_t) -> io::Result<()> {
+pub(crate) fn bind(
+    fd: &OwnedFd,
+    addr: *const libc::sockaddr,
+    len: libc::socklen_t,
+) -> io::Result<()> {
     // SAFETY: `addr` points to `len` readable bytes of a socket address.
     cvt(unsafe { libc::bind(fd.as_raw_fd(), addr, len) }).map(drop)
 }

@@ -7,9 +7,9 @@
 
 use crate::sys::unix::{cvt, timeout_ms};
 use crate::{Interest, Token};
+use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
-use std::io;
 
 /// One epoll instance. Clones (`try_clone`) are `dup`s of the same instance.
 #[derive(Debug)]
@@ -230,4 +230,3 @@ pub(crate) mod event {
         }
     }
 }
-

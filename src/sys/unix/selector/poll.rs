@@ -258,7 +258,9 @@ impl Selector {
                 break;
             }
             let revents = std::mem::take(&mut pfd.revents);
-            let Some(index) = table.index_of(pfd.fd).filter(|&i| table.entries[i].id == id)
+            let Some(index) = table
+                .index_of(pfd.fd)
+                .filter(|&i| table.entries[i].id == id)
             else {
                 // Removed or replaced while we were polling.
                 continue;
@@ -483,7 +485,9 @@ impl Table {
 /// Locks a mutex, ignoring poisoning: the data it guards stays consistent
 /// because no code panics while holding these locks.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// One `poll(2)` call (timeout conversion as for epoll: rounded up, clamped).
