@@ -1,9 +1,9 @@
 //! Every fd nbio creates is non-blocking and close-on-exec, and creating
 //! and dropping nbio objects does not leak fds.
 //!
-//! Every test here holds `LOCK`: the leak tests count the entries of
-//! `/proc/self/fd`, which must not change under them because of fds created
-//! by other tests of this binary.
+//! Every test here holds `LOCK`: the leak tests count the open fds (the
+//! entries of `/proc/self/fd` on Linux and Android), which must not change
+//! under them because of fds created by other tests of this binary.
 #![cfg(all(feature = "os-poll", feature = "net", feature = "os-ext"))]
 
 mod util;
@@ -21,9 +21,23 @@ fn lock() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn open_fds() -> usize {
     // The directory handle itself is counted every time, so it cancels out.
     std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Without `/proc/self/fd`, probes every fd number below a bound far above
+/// what this binary uses (at most a few hundred fds at a time).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn open_fds() -> usize {
+    (0..4096)
+        .filter(|&fd| {
+            // SAFETY: F_GETFD only reads the descriptor flags; an fd that is
+            // not open makes it fail with EBADF.
+            unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
+        })
+        .count()
 }
 
 fn assert_flags<F: AsRawFd>(fd: &F) {
@@ -31,7 +45,7 @@ fn assert_flags<F: AsRawFd>(fd: &F) {
     assert_cloexec(fd);
 }
 
-// The selector fd is only exposed by the epoll backend.
+// The selector fd is only exposed by the kernel selectors (not poll(2)).
 #[cfg(not(nbio_force_poll))]
 #[test]
 fn poll_and_registry_clone_are_cloexec() {
@@ -143,14 +157,20 @@ fn exec_does_not_inherit_nbio_fds() {
         sock.as_raw_fd(),
         s.as_raw_fd(),
         r.as_raw_fd(),
-        // Only the epoll backend exposes the selector fd.
+        // Only the kernel selectors expose the selector fd.
         #[cfg(not(nbio_force_poll))]
         poll.as_raw_fd(),
     ];
     // The child checks each fd number; none may be open after exec.
+    // (`/dev/fd` lists the calling process's fds on the other systems.)
+    let dir = if cfg!(any(target_os = "linux", target_os = "android")) {
+        "/proc/self/fd"
+    } else {
+        "/dev/fd"
+    };
     let script = fds
         .iter()
-        .map(|fd| format!("[ -e /proc/self/fd/{fd} ] && echo open {fd};"))
+        .map(|fd| format!("[ -e {dir}/{fd} ] && echo open {fd};"))
         .collect::<String>();
     let out = std::process::Command::new("sh")
         .args(["-c", &format!("{script} true")])
@@ -165,17 +185,54 @@ fn exec_does_not_inherit_nbio_fds() {
 fn polls_and_wakers_do_not_leak() {
     let _g = lock();
     let before = open_fds();
-    // Sanity check of the counting method. A notifier is an eventfd (or a
-    // pipe, two fds, with `nbio_force_waker_pipe`). On epoll each Poll is
-    // one fd and each Waker one notifier; on poll(2) each Poll owns a
-    // notifier and the Waker reuses it.
-    const NOTIFIER_FDS: usize = if cfg!(nbio_force_waker_pipe) { 2 } else { 1 };
-    const POLL_FDS: usize = if cfg!(nbio_force_poll) {
-        NOTIFIER_FDS
-    } else {
-        1
-    };
-    const WAKER_FDS: usize = if cfg!(nbio_force_poll) {
+    // Sanity check of the counting method. A notifier is an eventfd on
+    // Linux and Android, else (or with `nbio_force_waker_pipe`) a pipe, two
+    // fds. On epoll each Poll is one fd and each Waker one notifier; on
+    // poll(2) each Poll owns a notifier and the Waker reuses it. A kqueue or
+    // an event port is one fd; the Waker needs none of its own with
+    // `EVFILT_USER` (Apple, FreeBSD, DragonFly) or `port_send`, and is a
+    // registered notifier on the other kqueue systems.
+    const EVENTFD: bool = cfg!(all(
+        not(nbio_force_waker_pipe),
+        any(target_os = "linux", target_os = "android")
+    ));
+    const NOTIFIER_FDS: usize = if EVENTFD { 1 } else { 2 };
+    const POLL_SELECTOR: bool = cfg!(any(
+        nbio_force_poll,
+        not(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "tvos",
+            target_os = "visionos",
+            target_os = "watchos",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "dragonfly",
+            target_os = "illumos",
+            target_os = "solaris"
+        ))
+    ));
+    const SELECTOR_WAKER: bool = cfg!(any(
+        target_os = "illumos",
+        target_os = "solaris",
+        all(
+            not(nbio_force_waker_pipe),
+            any(
+                target_os = "macos",
+                target_os = "ios",
+                target_os = "tvos",
+                target_os = "visionos",
+                target_os = "watchos",
+                target_os = "freebsd",
+                target_os = "dragonfly"
+            )
+        )
+    ));
+    const POLL_FDS: usize = if POLL_SELECTOR { NOTIFIER_FDS } else { 1 };
+    const WAKER_FDS: usize = if POLL_SELECTOR || SELECTOR_WAKER {
         0
     } else {
         NOTIFIER_FDS

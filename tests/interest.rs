@@ -1,11 +1,15 @@
 //! `Interest`: constants, combination, formatting, ordering, and priority
 //! readiness with TCP out-of-band data.
+//!
+//! `Interest::PRIORITY` exists only on Linux and Android (as in mio), so
+//! everything that names it is compiled there only.
 #![cfg(all(feature = "os-poll", feature = "net"))]
 
 mod util;
 
 use nbio::net::TcpStream;
 use nbio::{Events, Interest, Poll, Token};
+#[cfg(any(target_os = "linux", target_os = "android"))]
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use util::{expect_events, Expect};
@@ -16,26 +20,36 @@ fn constants_report_their_own_kind_only() {
     assert!(r.is_readable() && !r.is_writable() && !r.is_priority());
     let w = Interest::WRITABLE;
     assert!(!w.is_readable() && w.is_writable() && !w.is_priority());
-    let p = Interest::PRIORITY;
-    assert!(!p.is_readable() && !p.is_writable() && p.is_priority());
-    for i in [r, w, p, r | w | p] {
-        // AIO/LIO do not exist on Linux.
+    for i in [r, w, r | w] {
         assert!(!i.is_aio());
         assert!(!i.is_lio());
     }
     assert_ne!(r, w);
-    assert_ne!(r, p);
-    assert_ne!(w, p);
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let p = Interest::PRIORITY;
+        assert!(!p.is_readable() && !p.is_writable() && p.is_priority());
+        // AIO/LIO do not exist on Linux.
+        for i in [p, r | w | p] {
+            assert!(!i.is_aio());
+            assert!(!i.is_lio());
+        }
+        assert_ne!(r, p);
+        assert_ne!(w, p);
+    }
 }
 
 #[test]
 fn add_is_const_and_a_union() {
     const RW: Interest = Interest::READABLE.add(Interest::WRITABLE);
-    const ALL: Interest = RW.add(Interest::PRIORITY);
     // The `is_*` queries are `const fn`s too.
     const _: () = assert!(Interest::READABLE.is_readable() && !Interest::READABLE.is_writable());
     const _: () = assert!(RW.is_writable() && RW.is_readable() && !RW.is_priority());
-    assert!(ALL.is_readable() && ALL.is_writable() && ALL.is_priority());
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        const ALL: Interest = RW.add(Interest::PRIORITY);
+        assert!(ALL.is_readable() && ALL.is_writable() && ALL.is_priority());
+    }
     // Idempotent and commutative.
     assert_eq!(
         Interest::READABLE.add(Interest::READABLE),
@@ -59,14 +73,17 @@ fn remove() {
         Interest::READABLE.remove(Interest::WRITABLE),
         Some(Interest::READABLE)
     );
-    let all = rw | Interest::PRIORITY;
-    assert_eq!(all.remove(Interest::PRIORITY), Some(rw));
-    assert_eq!(all.remove(rw), Some(Interest::PRIORITY));
-    // Removing a union removes every member.
-    assert_eq!(
-        all.remove(Interest::READABLE | Interest::PRIORITY),
-        Some(Interest::WRITABLE)
-    );
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let all = rw | Interest::PRIORITY;
+        assert_eq!(all.remove(Interest::PRIORITY), Some(rw));
+        assert_eq!(all.remove(rw), Some(Interest::PRIORITY));
+        // Removing a union removes every member.
+        assert_eq!(
+            all.remove(Interest::READABLE | Interest::PRIORITY),
+            Some(Interest::WRITABLE)
+        );
+    }
 }
 
 #[test]
@@ -77,40 +94,81 @@ fn bitor_and_bitor_assign() {
     let mut i = Interest::READABLE;
     i |= Interest::WRITABLE;
     assert_eq!(i, rw);
-    i |= Interest::PRIORITY;
-    assert!(i.is_priority() && i.is_readable() && i.is_writable());
     i |= Interest::READABLE;
-    assert_eq!(i, rw | Interest::PRIORITY);
+    assert_eq!(i, rw);
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        i |= Interest::PRIORITY;
+        assert!(i.is_priority() && i.is_readable() && i.is_writable());
+        i |= Interest::READABLE;
+        assert_eq!(i, rw | Interest::PRIORITY);
+    }
 }
 
 #[test]
 fn debug_text() {
     let r = Interest::READABLE;
     let w = Interest::WRITABLE;
-    let p = Interest::PRIORITY;
     assert_eq!(format!("{r:?}"), "READABLE");
     assert_eq!(format!("{w:?}"), "WRITABLE");
-    assert_eq!(format!("{p:?}"), "PRIORITY");
     assert_eq!(format!("{:?}", r | w), "READABLE | WRITABLE");
     // Fixed order, independent of how the value was built.
     assert_eq!(format!("{:?}", w | r), "READABLE | WRITABLE");
-    assert_eq!(format!("{:?}", r | p), "READABLE | PRIORITY");
-    assert_eq!(format!("{:?}", p | w), "WRITABLE | PRIORITY");
-    assert_eq!(format!("{:?}", p | w | r), "READABLE | WRITABLE | PRIORITY");
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let p = Interest::PRIORITY;
+        assert_eq!(format!("{p:?}"), "PRIORITY");
+        assert_eq!(format!("{:?}", r | p), "READABLE | PRIORITY");
+        assert_eq!(format!("{:?}", p | w), "WRITABLE | PRIORITY");
+        assert_eq!(format!("{:?}", p | w | r), "READABLE | WRITABLE | PRIORITY");
+    }
 }
 
 #[test]
 fn debug_text_matches_mio() {
-    let nbio_all = [Interest::READABLE, Interest::WRITABLE, Interest::PRIORITY];
+    // PRIORITY exists on Linux and Android, AIO on the kqueue platforms
+    // that have `EVFILT_AIO`, LIO on FreeBSD.
+    let nbio_all = [
+        Interest::READABLE,
+        Interest::WRITABLE,
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        Interest::PRIORITY,
+        #[cfg(any(
+            target_os = "dragonfly",
+            target_os = "freebsd",
+            target_os = "ios",
+            target_os = "macos",
+            target_os = "tvos",
+            target_os = "visionos",
+            target_os = "watchos"
+        ))]
+        Interest::AIO,
+        #[cfg(target_os = "freebsd")]
+        Interest::LIO,
+    ];
     let mio_all = [
         mio::Interest::READABLE,
         mio::Interest::WRITABLE,
+        #[cfg(any(target_os = "linux", target_os = "android"))]
         mio::Interest::PRIORITY,
+        #[cfg(any(
+            target_os = "dragonfly",
+            target_os = "freebsd",
+            target_os = "ios",
+            target_os = "macos",
+            target_os = "tvos",
+            target_os = "visionos",
+            target_os = "watchos"
+        ))]
+        mio::Interest::AIO,
+        #[cfg(target_os = "freebsd")]
+        mio::Interest::LIO,
     ];
-    for mask in 1u8..8 {
+    let bits = nbio_all.len();
+    for mask in 1u8..(1 << bits) {
         let mut n: Option<Interest> = None;
         let mut m: Option<mio::Interest> = None;
-        for bit in 0..3 {
+        for bit in 0..bits {
             if mask & (1 << bit) != 0 {
                 n = Some(n.map_or(nbio_all[bit], |x| x | nbio_all[bit]));
                 m = Some(m.map_or(mio_all[bit], |x| x | mio_all[bit]));
@@ -120,6 +178,7 @@ fn debug_text_matches_mio() {
     }
 }
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
 fn ordering_and_equality() {
     let r = Interest::READABLE;
@@ -150,6 +209,27 @@ fn ordering_and_equality() {
     assert_eq!(format!("{v:?}"), format!("{m:?}"));
 }
 
+// The part of `ordering_and_equality` that exists on every platform.
+#[test]
+fn ordering_and_equality_readable_writable() {
+    let r = Interest::READABLE;
+    let w = Interest::WRITABLE;
+    // Ordered by the underlying bits: READABLE=1, WRITABLE=2.
+    assert!(r < w);
+    assert!(w < r | w);
+    assert_eq!(r | w, w | r);
+    let mut v = vec![r | w, w, r];
+    v.sort();
+    assert_eq!(v, [r, w, r | w]);
+    let mut m = vec![
+        mio::Interest::READABLE | mio::Interest::WRITABLE,
+        mio::Interest::WRITABLE,
+        mio::Interest::READABLE,
+    ];
+    m.sort();
+    assert_eq!(format!("{v:?}"), format!("{m:?}"));
+}
+
 /// Connects a client to a listener and returns (client, accepted).
 fn tcp_pair() -> (TcpStream, TcpStream) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -174,6 +254,7 @@ fn send_oob(stream: &TcpStream, byte: u8) {
     assert_eq!(n, 1, "send(MSG_OOB): {}", std::io::Error::last_os_error());
 }
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
 fn priority_interest_reports_out_of_band_data() {
     let mut poll = Poll::new().unwrap();
@@ -208,6 +289,7 @@ fn priority_interest_reports_out_of_band_data() {
     assert_eq!(byte, b'!');
 }
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
 fn priority_combined_with_readable() {
     let mut poll = Poll::new().unwrap();

@@ -214,8 +214,13 @@ fn events_from_several_sources_in_one_poll() {
 
 extern "C" fn noop_handler(_: libc::c_int) {}
 
-/// `pthread_t` is a plain integer on Linux; wrap it to move it to a thread.
+/// A `pthread_t`, wrapped to move it to the signalling thread (it is a
+/// pointer on musl, Apple and the BSDs, so not `Send` by itself).
 struct ThreadId(libc::pthread_t);
+
+// SAFETY: a `pthread_t` is an opaque thread handle, valid from any thread
+// of the process; it is only passed to `pthread_kill`.
+unsafe impl Send for ThreadId {}
 
 #[test]
 fn signal_interrupts_poll_with_interrupted_error() {
@@ -277,8 +282,9 @@ fn debug_prints_poll() {
     assert_eq!(format!("{poll:#?}"), "Poll");
 }
 
-// The selector fd is only exposed by the epoll backend.
-#[cfg(not(nbio_force_poll))]
+// Checks the fd is an epoll instance through `/proc`: epoll only (the
+// poll(2) selector exposes no fd at all).
+#[cfg(all(any(target_os = "linux", target_os = "android"), not(nbio_force_poll)))]
 #[test]
 fn raw_fd_is_a_cloexec_epoll_instance() {
     let poll = Poll::new().unwrap();

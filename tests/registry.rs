@@ -319,6 +319,23 @@ fn registration_during_blocked_poll_takes_effect() {
     drop(sock);
 }
 
+// Release builds on kqueue keep no per-source state and the kernel quietly
+// updates a second registration (as mio does): checked elsewhere only.
+#[cfg(any(
+    debug_assertions,
+    nbio_force_poll,
+    not(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "visionos",
+        target_os = "watchos",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))
+))]
 #[test]
 fn double_register_is_already_exists() {
     let poll = Poll::new().unwrap();
@@ -336,9 +353,13 @@ fn double_register_is_already_exists() {
         err.to_string(),
         "I/O source already registered with a `Registry`"
     );
-    // Release builds surface the kernel's error on epoll; the poll(2)
-    // selector has no kernel registration and reports the bare kind.
-    #[cfg(all(not(debug_assertions), not(nbio_force_poll)))]
+    // Release builds surface the kernel's error on epoll; the emulating
+    // selectors (poll(2), event ports) report the bare kind.
+    #[cfg(all(
+        not(debug_assertions),
+        any(target_os = "linux", target_os = "android"),
+        not(nbio_force_poll)
+    ))]
     assert_eq!(err.raw_os_error(), Some(libc::EEXIST));
     // The failed call did not disturb the existing registration.
     poll.registry()
@@ -347,6 +368,22 @@ fn double_register_is_already_exists() {
     poll.registry().deregister(&mut sock).unwrap();
 }
 
+// Release builds on kqueue add the missing registration (as mio does).
+#[cfg(any(
+    debug_assertions,
+    nbio_force_poll,
+    not(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "visionos",
+        target_os = "watchos",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))
+))]
 #[test]
 fn reregister_unregistered_is_not_found() {
     let poll = Poll::new().unwrap();
@@ -358,12 +395,32 @@ fn reregister_unregistered_is_not_found() {
     assert_eq!(err.kind(), io::ErrorKind::NotFound);
     #[cfg(debug_assertions)]
     assert_eq!(err.to_string(), "I/O source not registered with `Registry`");
-    // Release builds surface the kernel's error on epoll; the poll(2)
-    // selector has no kernel registration and reports the bare kind.
-    #[cfg(all(not(debug_assertions), not(nbio_force_poll)))]
+    // Release builds surface the kernel's error on epoll; the emulating
+    // selectors (poll(2), event ports) report the bare kind.
+    #[cfg(all(
+        not(debug_assertions),
+        any(target_os = "linux", target_os = "android"),
+        not(nbio_force_poll)
+    ))]
     assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
 }
 
+// Release builds on kqueue ignore the kernel's ENOENT (as mio does).
+#[cfg(any(
+    debug_assertions,
+    nbio_force_poll,
+    not(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "visionos",
+        target_os = "watchos",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))
+))]
 #[test]
 fn deregister_unregistered_is_not_found() {
     let poll = Poll::new().unwrap();
@@ -410,6 +467,22 @@ fn register_with_second_poll_is_already_exists() {
         .unwrap();
 }
 
+// Release builds on kqueue add the fd to the other kqueue (as mio does).
+#[cfg(any(
+    debug_assertions,
+    nbio_force_poll,
+    not(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "visionos",
+        target_os = "watchos",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))
+))]
 #[test]
 fn reregister_through_other_poll_fails() {
     let poll1 = Poll::new().unwrap();
@@ -431,7 +504,7 @@ fn reregister_through_other_poll_fails() {
             "I/O source already registered with a different `Registry`"
         );
     }
-    // Release: the other epoll instance does not know the fd.
+    // Release: the other selector does not know the fd.
     #[cfg(not(debug_assertions))]
     assert_eq!(err.kind(), io::ErrorKind::NotFound);
 
@@ -510,11 +583,15 @@ fn registry_raw_fd_and_debug() {
     assert_eq!(format!("{registry:?}"), "Registry");
     let clone = registry.try_clone().unwrap();
     assert_eq!(format!("{clone:?}"), "Registry");
-    // The selector fd is only exposed by the epoll backend.
+    // The selector fd is only exposed by the kernel selectors (not poll(2)).
     #[cfg(not(nbio_force_poll))]
     {
         assert_eq!(registry.as_fd().as_raw_fd(), registry.as_raw_fd());
         assert_eq!(registry.as_raw_fd(), poll.as_raw_fd());
+    }
+    // That it is an epoll instance is visible in `/proc` (Linux, Android).
+    #[cfg(all(any(target_os = "linux", target_os = "android"), not(nbio_force_poll)))]
+    {
         let link = std::fs::read_link(format!("/proc/self/fd/{}", clone.as_raw_fd())).unwrap();
         assert_eq!(link.to_str().unwrap(), "anon_inode:[eventpoll]");
     }

@@ -5,9 +5,26 @@
 
 use std::mem::size_of;
 
-// The poll(2) backend keeps per-source state, so this is epoll-only (as in
-// mio, whose test is skipped for its poll(2) backend).
-#[cfg(all(not(debug_assertions), not(nbio_force_poll)))]
+// The poll(2) and event-port backends keep per-source state, so this is
+// for epoll and kqueue only (as in mio, whose test is skipped for its
+// poll(2) backend).
+#[cfg(all(
+    not(debug_assertions),
+    not(nbio_force_poll),
+    any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "visionos",
+        target_os = "watchos",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    )
+))]
 #[test]
 fn net_types_have_std_size_in_release() {
     assert_eq!(
@@ -56,14 +73,32 @@ fn small_value_types() {
     // `Interest` is never empty, so `Option<Interest>` is free.
     assert_eq!(size_of::<Option<nbio::Interest>>(), 1);
     // An `Event` is the kernel's record, read in place.
-    #[cfg(all(target_os = "linux", not(nbio_force_poll)))]
+    #[cfg(all(any(target_os = "linux", target_os = "android"), not(nbio_force_poll)))]
     assert_eq!(
         size_of::<nbio::event::Event>(),
         size_of::<libc::epoll_event>()
     );
 }
 
-#[cfg(all(feature = "os-ext", not(debug_assertions), not(nbio_force_poll)))]
+// Stateless backends only, as above.
+#[cfg(feature = "os-ext")]
+#[cfg(all(
+    not(debug_assertions),
+    not(nbio_force_poll),
+    any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "visionos",
+        target_os = "watchos",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    )
+))]
 #[test]
 fn pipe_ends_are_one_fd_in_release() {
     assert_eq!(

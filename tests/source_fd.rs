@@ -1,5 +1,10 @@
 //! `unix::SourceFd`: registering raw file descriptors, and the raw epoll
 //! errors it surfaces (no association tracking).
+//!
+//! Platform notes: kqueue, like epoll, keeps no per-fd state in user space
+//! but is lenient (a second `register` updates, `reregister` of an unknown
+//! fd adds, `deregister` of one is `Ok`), so the error checks below skip it;
+//! the raw errno values are epoll's own.
 #![cfg(feature = "os-ext")]
 
 mod util;
@@ -52,15 +57,31 @@ fn register_raw_socket_and_receive_events() {
     expect_no_event_for(&mut poll, &mut events, Token(1));
 }
 
+/// A non-blocking, close-on-exec pipe as two raw fds (`pipe2` is missing
+/// on Apple platforms, so the flags are set with `fcntl`).
+fn raw_pipe() -> [RawFd; 2] {
+    let mut fds = [-1; 2];
+    // SAFETY: `fds` is a valid two-int array for the kernel to fill.
+    let rc = unsafe { libc::pipe(fds.as_mut_ptr()) };
+    assert_eq!(rc, 0, "pipe: {}", io::Error::last_os_error());
+    for fd in fds {
+        // SAFETY: `fd` was just created by `pipe` and is ours; F_SETFL and
+        // F_SETFD only change its flags.
+        let rc = unsafe {
+            libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK)
+                | libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC)
+        };
+        assert_eq!(rc, 0, "fcntl: {}", io::Error::last_os_error());
+    }
+    fds
+}
+
 #[test]
 fn register_raw_pipe() {
     let _g = lock();
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
-    let mut fds = [-1; 2];
-    // SAFETY: `fds` is a valid two-int array for the kernel to fill.
-    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) };
-    assert_eq!(rc, 0);
+    let fds = raw_pipe();
     poll.registry()
         .register(&mut SourceFd(&fds[0]), Token(1), Interest::READABLE)
         .unwrap();
@@ -81,6 +102,21 @@ fn register_raw_pipe() {
     }
 }
 
+// kqueue accepts the second registration (it updates the first).
+#[cfg(any(
+    nbio_force_poll,
+    not(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "visionos",
+        target_os = "watchos",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))
+))]
 #[test]
 fn double_register_is_raw_eexist() {
     let _g = lock();
@@ -96,7 +132,7 @@ fn double_register_is_raw_eexist() {
         .unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
     // No tracking, in any build: the kernel's error as-is.
-    #[cfg(not(nbio_force_poll))]
+    #[cfg(all(any(target_os = "linux", target_os = "android"), not(nbio_force_poll)))]
     assert_eq!(err.raw_os_error(), Some(libc::EEXIST));
 }
 
@@ -120,6 +156,21 @@ fn same_fd_in_two_polls_is_allowed() {
     expect_events(&mut poll2, &mut events, &[Expect::writable(Token(2))]);
 }
 
+// kqueue adds on `reregister` and ignores ENOENT on `deregister`.
+#[cfg(any(
+    nbio_force_poll,
+    not(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "visionos",
+        target_os = "watchos",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))
+))]
 #[test]
 fn reregister_and_deregister_unknown_fd_is_raw_enoent() {
     let _g = lock();
@@ -131,16 +182,16 @@ fn reregister_and_deregister_unknown_fd_is_raw_enoent() {
         .reregister(&mut SourceFd(&fd), Token(1), Interest::READABLE)
         .unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::NotFound);
-    #[cfg(not(nbio_force_poll))]
+    #[cfg(all(any(target_os = "linux", target_os = "android"), not(nbio_force_poll)))]
     assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
     let err = poll.registry().deregister(&mut SourceFd(&fd)).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::NotFound);
-    #[cfg(not(nbio_force_poll))]
+    #[cfg(all(any(target_os = "linux", target_os = "android"), not(nbio_force_poll)))]
     assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
 }
 
-// epoll-specific: poll(2) accepts regular files (always ready).
-#[cfg(not(nbio_force_poll))]
+// epoll-specific: poll(2), kqueue and event ports accept regular files.
+#[cfg(all(any(target_os = "linux", target_os = "android"), not(nbio_force_poll)))]
 #[test]
 fn regular_file_is_eperm() {
     let _g = lock();
@@ -158,7 +209,7 @@ fn regular_file_is_eperm() {
     std::fs::remove_file(path).unwrap();
 }
 
-#[cfg(not(nbio_force_poll))]
+#[cfg(all(any(target_os = "linux", target_os = "android"), not(nbio_force_poll)))]
 fn expect_ebadf(poll: &Poll, fd: RawFd) {
     let err = poll
         .registry()
@@ -174,8 +225,9 @@ fn expect_ebadf(poll: &Poll, fd: RawFd) {
     assert_eq!(err.raw_os_error(), Some(libc::EBADF), "fd {fd}");
 }
 
-// epoll validates fds at registration; poll(2) only reports POLLNVAL later.
-#[cfg(not(nbio_force_poll))]
+// epoll validates fds on every registration call; the other selectors
+// check them at `register` only (below).
+#[cfg(all(any(target_os = "linux", target_os = "android"), not(nbio_force_poll)))]
 #[test]
 fn invalid_fd_is_ebadf() {
     let _g = lock();
@@ -215,8 +267,9 @@ fn source_fd_as_dyn_source() {
 }
 
 // poll(2) checks the fd when it is registered, so the mistake is reported
-// where it was made (epoll's behaviour), not as a POLLNVAL later.
-#[cfg(nbio_force_poll)]
+// where it was made (epoll's behaviour), not as a POLLNVAL later; kqueue
+// (kevent's EBADF) and event ports (EBADFD, reported as EBADF) do too.
+#[cfg(any(nbio_force_poll, not(any(target_os = "linux", target_os = "android"))))]
 #[test]
 fn invalid_fd_is_ebadf_at_register() {
     let _g = lock();

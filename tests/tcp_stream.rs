@@ -444,6 +444,22 @@ fn peer_shutdown_gives_read_closed() {
     (&client).write_all(b"x").unwrap();
 }
 
+// kqueue reports per filter: with only READABLE registered there is no
+// write filter to carry write-closed.
+#[cfg(any(
+    nbio_force_poll,
+    not(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "visionos",
+        target_os = "watchos",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))
+))]
 #[test]
 fn peer_reset_is_reported() {
     let mut poll = Poll::new().unwrap();
@@ -518,6 +534,8 @@ fn ttl_round_trips() {
     assert_eq!(client.ttl().unwrap(), 42);
     client.set_ttl(200).unwrap();
     assert_eq!(client.ttl().unwrap(), 200);
+    // Linux rejects 0 (valid: 1..=255); BSD-derived stacks store it.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     assert!(client.set_ttl(0).is_err());
     assert_eq!(client.ttl().unwrap(), 200);
 }

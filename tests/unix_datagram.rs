@@ -10,15 +10,21 @@ use std::io;
 use std::mem;
 use std::net::Shutdown;
 use std::os::fd::AsRawFd;
+// Abstract addresses (and autobinding to one) exist on Linux and Android
+// only; the tests using them are compiled there.
+#[cfg(target_os = "android")]
+use std::os::android::net::SocketAddrExt;
+#[cfg(target_os = "linux")]
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{self, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use util::{expect_events, Expect};
 
 const SOCKET: Token = Token(1);
 const OTHER: Token = Token(2);
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn abstract_name(name: &str) -> Vec<u8> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("nbio-test-{}-{name}-{n}", std::process::id()).into_bytes()
@@ -101,24 +107,30 @@ fn bind_addr_pathname_and_abstract() {
         Some(path.as_path())
     );
 
-    let name = abstract_name("dgram");
-    let addr = SocketAddr::from_abstract_name(&name).unwrap();
-    let by_name = UnixDatagram::bind_addr(&addr).unwrap();
-    assert_eq!(
-        by_name.local_addr().unwrap().as_abstract_name(),
-        Some(&name[..])
-    );
-    util::assert_nonblocking(&by_name);
-    util::assert_cloexec(&by_name);
+    // Abstract names: Linux and Android only.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let name = abstract_name("dgram");
+        let addr = SocketAddr::from_abstract_name(&name).unwrap();
+        let by_name = UnixDatagram::bind_addr(&addr).unwrap();
+        assert_eq!(
+            by_name.local_addr().unwrap().as_abstract_name(),
+            Some(&name[..])
+        );
+        util::assert_nonblocking(&by_name);
+        util::assert_cloexec(&by_name);
 
-    // The abstract socket is reachable by name.
-    let sender = net::UnixDatagram::unbound().unwrap();
-    sender.send_to_addr(b"by name", &addr).unwrap();
-    let mut buf = [0u8; 16];
-    let n = by_name.recv(&mut buf).unwrap();
-    assert_eq!(&buf[..n], b"by name");
+        // The abstract socket is reachable by name.
+        let sender = net::UnixDatagram::unbound().unwrap();
+        sender.send_to_addr(b"by name", &addr).unwrap();
+        let mut buf = [0u8; 16];
+        let n = by_name.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"by name");
+    }
 }
 
+// Autobinding an unnamed address to an abstract name is Linux behaviour.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
 fn bind_addr_unnamed_autobinds() {
     let unnamed = SocketAddr::from_pathname("").unwrap();
@@ -449,10 +461,14 @@ fn bind_errors() {
     let err = UnixDatagram::bind(&path).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::AddrInUse, "{err:?}");
 
-    let name = SocketAddr::from_abstract_name(abstract_name("dgram-in-use")).unwrap();
-    let _by_name = UnixDatagram::bind_addr(&name).unwrap();
-    let err = UnixDatagram::bind_addr(&name).unwrap_err();
-    assert_eq!(err.kind(), io::ErrorKind::AddrInUse, "{err:?}");
+    // Abstract names: Linux and Android only.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let name = SocketAddr::from_abstract_name(abstract_name("dgram-in-use")).unwrap();
+        let _by_name = UnixDatagram::bind_addr(&name).unwrap();
+        let err = UnixDatagram::bind_addr(&name).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse, "{err:?}");
+    }
 
     let long = std::env::temp_dir().join("z".repeat(200));
     let err = UnixDatagram::bind(&long).unwrap_err();

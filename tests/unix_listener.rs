@@ -9,18 +9,24 @@ use nbio::{Events, Interest, Poll, Token};
 use std::io::{self, Read, Write};
 use std::mem;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+// Abstract addresses (and autobinding to one) exist on Linux and Android
+// only; the tests using them are compiled there.
+#[cfg(target_os = "android")]
+use std::os::android::net::SocketAddrExt;
+#[cfg(target_os = "linux")]
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::{self, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use util::{expect_events, Expect, DEADLINE};
 
 const LISTENER: Token = Token(1);
 const STREAM: Token = Token(2);
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 /// A unique abstract socket name.
 fn abstract_name(name: &str) -> Vec<u8> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("nbio-test-{}-{name}-{n}", std::process::id()).into_bytes()
@@ -45,6 +51,18 @@ fn getsockopt_int(fd: &impl AsRawFd, level: libc::c_int, name: libc::c_int) -> l
     value
 }
 
+/// The abstract name of `addr`, if it has one.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn abstract_of(addr: &SocketAddr) -> Option<&[u8]> {
+    addr.as_abstract_name()
+}
+
+/// No abstract addresses outside Linux and Android.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn abstract_of(_: &SocketAddr) -> Option<&[u8]> {
+    None
+}
+
 /// The C form of a std Unix address: pathname, abstract or unnamed.
 fn c_addr(addr: &SocketAddr) -> (libc::sockaddr_un, libc::socklen_t) {
     // SAFETY: all-zeroes is a valid `sockaddr_un`.
@@ -54,7 +72,7 @@ fn c_addr(addr: &SocketAddr) -> (libc::sockaddr_un, libc::socklen_t) {
     let (bytes, start, extra) = if let Some(path) = addr.as_pathname() {
         // Pathnames are NUL-terminated.
         (path.as_os_str().as_bytes(), 0, 1)
-    } else if let Some(name) = addr.as_abstract_name() {
+    } else if let Some(name) = abstract_of(addr) {
         // Abstract names start with a NUL and are not terminated.
         (name, 1, 0)
     } else {
@@ -71,8 +89,9 @@ fn c_addr(addr: &SocketAddr) -> (libc::sockaddr_un, libc::socklen_t) {
 
 /// A blocking client socket bound to `client`, connected to `server`.
 fn bound_client(client: &SocketAddr, server: &SocketAddr) -> net::UnixStream {
-    // SAFETY: plain integer arguments.
-    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    // SAFETY: plain integer arguments. (No SOCK_CLOEXEC: Apple lacks it,
+    // and this blocking test socket is never inherited by anything.)
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0) };
     assert!(fd >= 0, "socket: {}", io::Error::last_os_error());
     // SAFETY: `fd` was just created and is owned by nobody else.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -177,6 +196,7 @@ fn bind_addr_pathname() {
     net::UnixStream::connect_addr(&addr).unwrap();
 }
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
 fn bind_addr_abstract() {
     let mut poll = Poll::new().unwrap();
@@ -199,6 +219,8 @@ fn bind_addr_abstract() {
     );
 }
 
+// Autobinding an unnamed address to an abstract name is Linux behaviour.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
 fn bind_addr_unnamed_autobinds() {
     let mut poll = Poll::new().unwrap();
@@ -237,6 +259,7 @@ fn bind_existing_path_is_addr_in_use() {
     assert_eq!(err.kind(), io::ErrorKind::AddrInUse, "{err:?}");
 }
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
 fn bind_abstract_name_in_use() {
     let name = abstract_name("in-use");
@@ -340,6 +363,7 @@ fn accept_reports_a_pathname_client_address() {
 
     let (stream, peer) = accept_one(&mut poll, &mut events, &listener);
     assert_eq!(peer.as_pathname(), Some(client_path.as_path()));
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     assert!(peer.as_abstract_name().is_none());
     assert_eq!(
         stream.peer_addr().unwrap().as_pathname(),
@@ -350,6 +374,7 @@ fn accept_reports_a_pathname_client_address() {
 // nbio reports the address the kernel gives `accept`, as std's
 // `UnixListener::accept` does. (mio 1.2.5 reports abstract peer addresses as
 // unnamed instead; these two tests fail against it.)
+#[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
 fn accept_reports_an_abstract_client_address() {
     let mut poll = Poll::new().unwrap();
@@ -365,6 +390,8 @@ fn accept_reports_an_abstract_client_address() {
     assert!(!peer.is_unnamed());
 }
 
+// Autobinding (a client bound to an unnamed address) is Linux behaviour.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
 fn accept_reports_an_autobound_client_address() {
     let mut poll = Poll::new().unwrap();

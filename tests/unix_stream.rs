@@ -9,9 +9,13 @@ use nbio::{Events, Interest, Poll, Token};
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::Shutdown;
 use std::os::fd::AsRawFd;
+// Abstract addresses (and autobinding to one) exist on Linux and Android
+// only; the tests using them are compiled there.
+#[cfg(target_os = "android")]
+use std::os::android::net::SocketAddrExt;
+#[cfg(target_os = "linux")]
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{self, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use util::{expect_events, Expect, DEADLINE};
 
@@ -19,7 +23,9 @@ const LOCAL: Token = Token(1);
 const PEER: Token = Token(2);
 const LISTENER: Token = Token(3);
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn abstract_name(name: &str) -> Vec<u8> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("nbio-test-{}-{name}-{n}", std::process::id()).into_bytes()
@@ -149,6 +155,7 @@ fn connect_addr_pathname() {
     accept_one(&mut listener);
 }
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
 fn connect_addr_abstract() {
     let name = abstract_name("stream");
@@ -174,6 +181,8 @@ fn connect_addr_abstract() {
     );
 }
 
+// Autobinding an unnamed address to an abstract name is Linux behaviour.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
 fn connect_addr_to_an_autobound_listener() {
     let unnamed = SocketAddr::from_pathname("").unwrap();
@@ -205,6 +214,7 @@ fn connect_to_stale_socket_file() {
     assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{err:?}");
 }
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
 fn connect_to_missing_abstract_name() {
     let addr = SocketAddr::from_abstract_name(abstract_name("nobody")).unwrap();

@@ -12,9 +12,12 @@
 // and booleans comparing ephemeral values (ports, fds) in-process.
 
 use super::{
-    fresh_abstract_name, fresh_path, is_cloexec, is_nonblocking, kind, ok_or_kind, raw_recv,
-    raw_send, send_oob, set_linger_zero, DEADLINE, QUIET,
+    fresh_path, is_cloexec, is_nonblocking, kind, ok_or_kind, raw_recv, raw_send, set_linger_zero,
+    DEADLINE, QUIET,
 };
+// Abstract addresses and priority interest: Linux and Android only.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use super::{fresh_abstract_name, send_oob};
 
 use lib::event::{Event, Source};
 use lib::net::{TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream};
@@ -25,6 +28,10 @@ use lib::{Events, Interest, Poll, Registry, Token, Waker};
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
+// Abstract addresses exist on Linux and Android only.
+#[cfg(target_os = "android")]
+use std::os::android::net::SocketAddrExt;
+#[cfg(target_os = "linux")]
 use std::os::linux::net::SocketAddrExt;
 use std::time::{Duration, Instant};
 
@@ -336,12 +343,12 @@ pub fn events_capacity_zero() -> Vec<String> {
     // mio surfaces the raw EINVAL from epoll_wait; nbio checks the
     // capacity itself and returns its own InvalidInput error (no raw OS
     // code, different message). Only the kind is compared.
-    // (mio's poll(2) backend returns Ok for a zero capacity; nbio reports
-    // the bad input on every backend, deliberately.)
+    // (mio's poll(2) and kqueue backends return Ok for a zero capacity;
+    // nbio reports the bad input on every backend, deliberately.)
     let res = poll.poll(&mut events, Some(Duration::ZERO));
-    #[cfg(not(nbio_force_poll))]
+    #[cfg(all(any(target_os = "linux", target_os = "android"), not(nbio_force_poll)))]
     rec!(log, "poll: {}", kind(res));
-    #[cfg(nbio_force_poll)]
+    #[cfg(any(nbio_force_poll, not(any(target_os = "linux", target_os = "android"))))]
     drop(res);
     let (mut a, mut b) = UnixStream::pair().unwrap();
     poll.registry()
@@ -349,9 +356,9 @@ pub fn events_capacity_zero() -> Vec<String> {
         .unwrap();
     b.write_all(b"x").unwrap();
     let res = poll.poll(&mut events, Some(Duration::from_millis(10)));
-    #[cfg(not(nbio_force_poll))]
+    #[cfg(all(any(target_os = "linux", target_os = "android"), not(nbio_force_poll)))]
     rec!(log, "poll with ready source: {}", kind(res));
-    #[cfg(nbio_force_poll)]
+    #[cfg(any(nbio_force_poll, not(any(target_os = "linux", target_os = "android"))))]
     drop(res);
     log
 }
@@ -470,17 +477,30 @@ pub fn interest_debug_and_ops() -> Vec<String> {
     let mut log = Vec::new();
     let r = Interest::READABLE;
     let w = Interest::WRITABLE;
+    // `Interest::PRIORITY` exists on Linux and Android only.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     let p = Interest::PRIORITY;
     let combos = [
         ("R", r),
         ("W", w),
+        #[cfg(any(target_os = "linux", target_os = "android"))]
         ("P", p),
         ("R|W", r | w),
+        #[cfg(any(target_os = "linux", target_os = "android"))]
         ("R|P", r | p),
+        #[cfg(any(target_os = "linux", target_os = "android"))]
         ("W|P", w | p),
+        #[cfg(any(target_os = "linux", target_os = "android"))]
         ("R|W|P", r | w | p),
+        #[cfg(any(target_os = "linux", target_os = "android"))]
         ("P.add(R)", p.add(r)),
         ("W|R", w | r),
+    ];
+    let singles = [
+        ("R", r),
+        ("W", w),
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        ("P", p),
     ];
     for (name, i) in combos {
         rec!(
@@ -492,26 +512,32 @@ pub fn interest_debug_and_ops() -> Vec<String> {
             i.is_aio(),
             i.is_lio()
         );
-        for (other_name, other) in [("R", r), ("W", w), ("P", p)] {
+        for (other_name, other) in singles {
             rec!(log, "  {name}.remove({other_name}) = {:?}", i.remove(other));
         }
     }
     let mut acc = r;
-    acc |= p;
+    acc |= w;
     rec!(log, "|= : {acc:?}");
     acc |= r;
     rec!(log, "|= same: {acc:?}");
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        acc |= p;
+        rec!(log, "|= p: {acc:?}");
+    }
     const CONST_ADD: Interest = Interest::READABLE.add(Interest::WRITABLE);
     rec!(log, "const add: {CONST_ADD:?}");
     rec!(log, "eq: {} {}", r | w == w | r, r == w);
+    rec!(log, "ord: {:?} {:?}", r.cmp(&w), (r | w).cmp(&w));
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     rec!(
         log,
-        "ord: {:?} {:?} {:?}",
-        r.cmp(&w),
+        "ord p: {:?} {:?}",
         (r | w).cmp(&p),
         p.cmp(&(r | w | p))
     );
-    rec!(log, "max: {:?}", [r, w, p, r | w].into_iter().max());
+    rec!(log, "max: {:?}", combos.map(|(_, i)| i).into_iter().max());
     log
 }
 
@@ -1467,6 +1493,8 @@ pub fn tcp_drop_closes_connection() -> Vec<String> {
     log
 }
 
+// Priority (out-of-band) readiness: Linux and Android only.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub fn tcp_priority_oob() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
@@ -1979,6 +2007,8 @@ pub fn unix_listener_pathname() -> Vec<String> {
     log
 }
 
+// Abstract addresses: Linux and Android only.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub fn unix_listener_abstract() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
@@ -2133,13 +2163,17 @@ pub fn unix_stream_connect_missing() -> Vec<String> {
         ok_or_kind(&UnixStream::connect(&path))
     );
     let _ = std::fs::remove_file(&path);
-    let name = fresh_abstract_name("nobody");
-    let addr = std::os::unix::net::SocketAddr::from_abstract_name(&name).unwrap();
-    rec!(
-        log,
-        "connect missing abstract: {}",
-        ok_or_kind(&UnixStream::connect_addr(&addr))
-    );
+    // Abstract addresses: Linux and Android only.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let name = fresh_abstract_name("nobody");
+        let addr = std::os::unix::net::SocketAddr::from_abstract_name(&name).unwrap();
+        rec!(
+            log,
+            "connect missing abstract: {}",
+            ok_or_kind(&UnixStream::connect_addr(&addr))
+        );
+    }
     rec!(log, "connect dgram path: {}", {
         let p = fresh_path("dgram");
         let _d = UnixDatagram::bind(&p).unwrap();

@@ -175,17 +175,33 @@ pub fn drain<R: io::Read>(mut r: R) -> io::Result<Vec<u8>> {
     }
 }
 
-/// The calling thread's kernel id, for [`wait_until_blocked`].
-pub fn current_tid() -> libc::pid_t {
-    // SAFETY: `gettid` has no preconditions and cannot fail.
-    unsafe { libc::gettid() }
+/// A handle on the calling thread that [`wait_until_blocked`] can probe.
+#[derive(Debug, Clone, Copy)]
+pub struct ThreadProbe {
+    // The kernel thread id, to find the thread under `/proc/self/task`.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    tid: libc::pid_t,
 }
 
-/// Waits until thread `tid` of this process is asleep in the kernel (state
-/// `S` in `/proc/self/task/<tid>/stat`), i.e. blocked in a system call such
-/// as `epoll_wait`. Use it to act on another thread's blocked `poll` without
-/// guessing with a sleep. Panics after [`DEADLINE`].
-pub fn wait_until_blocked(tid: libc::pid_t) {
+/// A probe for the calling thread, for [`wait_until_blocked`].
+pub fn current_tid() -> ThreadProbe {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        // SAFETY: `gettid` has no preconditions and cannot fail.
+        let tid = unsafe { libc::gettid() };
+        ThreadProbe { tid }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    ThreadProbe {}
+}
+
+/// Waits until the probed thread of this process is asleep in the kernel
+/// (state `S` in `/proc/self/task/<tid>/stat`), i.e. blocked in a system
+/// call such as `epoll_wait`. Use it to act on another thread's blocked
+/// `poll` without guessing with a sleep. Panics after [`DEADLINE`].
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn wait_until_blocked(probe: ThreadProbe) {
+    let tid = probe.tid;
     let path = format!("/proc/self/task/{tid}/stat");
     let end = Instant::now() + DEADLINE;
     loop {
@@ -202,6 +218,20 @@ pub fn wait_until_blocked(tid: libc::pid_t) {
             Instant::now() < end,
             "thread {tid} never blocked (state {state:?})"
         );
+        std::thread::yield_now();
+    }
+}
+
+/// Without `/proc` there is no portable way to see that another thread is
+/// asleep in a system call, so this only gives the probed thread a bounded
+/// head start (yielding for a short while) to reach its blocking `poll`.
+/// Callers must be correct whichever thread wins the race: acting before
+/// the other thread blocks only makes the test less sharp (its `poll`
+/// returns at once with the event), never wrong or unbounded.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub fn wait_until_blocked(_probe: ThreadProbe) {
+    let end = Instant::now() + std::time::Duration::from_millis(50);
+    while Instant::now() < end {
         std::thread::yield_now();
     }
 }
