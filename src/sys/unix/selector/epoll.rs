@@ -4,6 +4,39 @@
 //! asks for `EPOLLRDHUP` so a peer's half-close is reported. The kernel keeps
 //! all per-registration state, so sources need none of their own and events
 //! are the kernel's `epoll_event` records, read in place.
+//!
+//! # Design notes and platform quirks
+//!
+//! Man page references are to epoll(7), epoll_ctl(2) and epoll_wait(2).
+//!
+//! * **Edge triggering** (epoll(7), "Level-triggered and edge-triggered"):
+//!   an event is reported when readiness *changes*, so callers must drain
+//!   until `EAGAIN`; that is nbio's documented contract on every backend.
+//! * **Registrations belong to open file descriptions, not fds** (epoll(7),
+//!   Q&A 6): closing an fd removes it only when no `dup` of it remains, so a
+//!   duplicated fd keeps delivering events under the old token. Documented
+//!   on `Source`; nothing here can detect it.
+//! * **Regular files and directories are rejected with `EPERM`**
+//!   (epoll_ctl(2) ERRORS); the error is returned unchanged.
+//! * **`EEXIST` / `ENOENT`** for double registration and for modifying or
+//!   deleting an unknown fd (epoll_ctl(2) ERRORS) map to `AlreadyExists` /
+//!   `NotFound`; debug builds catch misuse of nbio's own sources earlier.
+//! * **`EPOLL_CTL_DEL` with a null event** is allowed since Linux 2.6.9
+//!   (epoll_ctl(2) BUGS).
+//! * **Flag mapping** (epoll_ctl(2) "events"): `EPOLLHUP` means both
+//!   directions are shut; `EPOLLRDHUP` (requested with readable interest) is
+//!   the peer's half-close; a bare `EPOLLERR` on a pipe's write end means the
+//!   reader is gone. A local `shutdown(SHUT_WR)` produces no event.
+//! * **Timeouts are milliseconds** (epoll_wait(2)): a non-zero timeout is
+//!   rounded *up* so it never becomes a busy loop, and clamped to
+//!   `c_int::MAX` ms.
+//! * **`EINTR`** (epoll_wait(2) ERRORS) is returned as `Interrupted`, never
+//!   retried, so signal handlers can break the loop.
+//! * **`maxevents` must be positive** (epoll_wait(2) ERRORS, `EINVAL`): an
+//!   `Events` of capacity zero is rejected up front with a clear message.
+//! * **Close-on-exec**: `epoll_create1(EPOLL_CLOEXEC)`, and `try_clone`
+//!   duplicates with `F_DUPFD_CLOEXEC`. An epoll instance is shared across
+//!   `fork`; a child must not use its parent's `Poll`.
 
 use crate::sys::unix::{cvt, timeout_ms};
 use crate::{Interest, Token};

@@ -33,6 +33,20 @@
 //! * **Waker.** The public `Waker` sets a "wake pending" flag and pokes the
 //!   same notifier; `select` reports the waker's token as readable.
 //!
+//! # Platform quirks and the man pages relied on
+//!
+//! * poll(2) always reports `POLLERR`, `POLLHUP` and `POLLNVAL`, requested
+//!   or not (poll(2), "revents"): that is what keeps fully disarmed entries
+//!   useful, and why an entry goes quiet after reporting one.
+//! * `POLLNVAL` means the fd is not open (poll(2)): the entry is dropped.
+//! * `POLLRDHUP` exists only on Linux and Android (poll(2), "POLLRDHUP (since
+//!   Linux 2.6.17)"); elsewhere a half-close shows only as readable (EOF).
+//! * `EAGAIN` from poll(2) ("allocation of internal data structures failed")
+//!   is treated as "nothing ready" and the wait is repeated; `EINTR` is
+//!   returned as `Interrupted`.
+//! * The timeout is in milliseconds (poll(2)); it is rounded up, never down
+//!   to a busy loop, and clamped to `c_int::MAX`.
+//!
 //! # Trade-offs
 //!
 //! Each `select` costs O(number of registered fds) in the kernel, and again
