@@ -10,7 +10,34 @@
 use crate::{event, sys, Interest, Registry, Token};
 use std::io;
 use std::ops::Deref;
-use std::os::fd::AsRawFd;
+
+/// The OS handle a source is registered by: a file descriptor on Unix, a
+/// socket on Windows.
+#[cfg(unix)]
+pub(crate) type RawSource = std::os::fd::RawFd;
+/// The OS handle a source is registered by: a file descriptor on Unix, a
+/// socket on Windows.
+#[cfg(windows)]
+pub(crate) type RawSource = std::os::windows::io::RawSocket;
+
+/// Objects that can hand their OS handle to the selector.
+pub(crate) trait AsRawSource {
+    fn as_raw_source(&self) -> RawSource;
+}
+
+#[cfg(unix)]
+impl<T: std::os::fd::AsRawFd> AsRawSource for T {
+    fn as_raw_source(&self) -> RawSource {
+        self.as_raw_fd()
+    }
+}
+
+#[cfg(windows)]
+impl<T: std::os::windows::io::AsRawSocket> AsRawSource for T {
+    fn as_raw_source(&self) -> RawSource {
+        self.as_raw_socket()
+    }
+}
 
 pub(crate) struct IoSource<T> {
     state: sys::IoSourceState,
@@ -56,7 +83,7 @@ impl<T> Deref for IoSource<T> {
     }
 }
 
-impl<T: AsRawFd> event::Source for IoSource<T> {
+impl<T: AsRawSource> event::Source for IoSource<T> {
     fn register(
         &mut self,
         registry: &Registry,
@@ -69,7 +96,7 @@ impl<T: AsRawFd> event::Source for IoSource<T> {
             registry.selector(),
             token,
             interests,
-            self.inner.as_raw_fd(),
+            self.inner.as_raw_source(),
         );
         #[cfg(debug_assertions)]
         if res.is_err() {
@@ -90,7 +117,7 @@ impl<T: AsRawFd> event::Source for IoSource<T> {
             registry.selector(),
             token,
             interests,
-            self.inner.as_raw_fd(),
+            self.inner.as_raw_source(),
         )
     }
 
@@ -98,7 +125,7 @@ impl<T: AsRawFd> event::Source for IoSource<T> {
         #[cfg(debug_assertions)]
         self.registered_with.remove(registry)?;
         self.state
-            .deregister(registry.selector(), self.inner.as_raw_fd())
+            .deregister(registry.selector(), self.inner.as_raw_source())
     }
 }
 

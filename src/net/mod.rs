@@ -11,8 +11,9 @@
 //! truncates it on Unix; results are the OS's, passed through unchanged.
 
 /// Implements the traits every net type shares: `Source` (delegating to the
-/// inner `IoSource`), `Debug` (std's), the raw-fd and `OwnedFd` conversions,
-/// and conversion into the std type.
+/// inner `IoSource`), `Debug` (std's), the raw-fd and `OwnedFd` conversions
+/// (Unix) or raw-socket and `OwnedSocket` conversions (Windows), and
+/// conversion into the std type.
 macro_rules! net_type_impls {
     ($ty:ident, $std:ty) => {
         impl $crate::event::Source for $ty {
@@ -99,6 +100,58 @@ macro_rules! net_type_impls {
         #[cfg(unix)]
         impl From<$ty> for std::os::fd::OwnedFd {
             fn from(value: $ty) -> std::os::fd::OwnedFd {
+                value.inner.into_inner().into()
+            }
+        }
+
+        #[cfg(windows)]
+        impl std::os::windows::io::AsRawSocket for $ty {
+            fn as_raw_socket(&self) -> std::os::windows::io::RawSocket {
+                std::os::windows::io::AsRawSocket::as_raw_socket(&*self.inner)
+            }
+        }
+
+        #[cfg(windows)]
+        impl std::os::windows::io::AsSocket for $ty {
+            fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_> {
+                std::os::windows::io::AsSocket::as_socket(&*self.inner)
+            }
+        }
+
+        #[cfg(windows)]
+        impl std::os::windows::io::IntoRawSocket for $ty {
+            fn into_raw_socket(self) -> std::os::windows::io::RawSocket {
+                std::os::windows::io::IntoRawSocket::into_raw_socket(self.inner.into_inner())
+            }
+        }
+
+        #[cfg(windows)]
+        impl std::os::windows::io::FromRawSocket for $ty {
+            /// Takes ownership of `socket` as it is: the caller must have put
+            /// it in non-blocking mode.
+            ///
+            /// # Safety
+            ///
+            /// `socket` must be an open socket of the right kind, owned by
+            /// nobody else.
+            unsafe fn from_raw_socket(socket: std::os::windows::io::RawSocket) -> $ty {
+                // SAFETY: the caller upholds `from_raw_socket`'s contract.
+                $ty::from_std(unsafe { <$std>::from_raw_socket(socket) })
+            }
+        }
+
+        #[cfg(windows)]
+        impl From<std::os::windows::io::OwnedSocket> for $ty {
+            /// Takes ownership of the socket as it is: the caller must have
+            /// put it in non-blocking mode.
+            fn from(socket: std::os::windows::io::OwnedSocket) -> $ty {
+                $ty::from_std(<$std>::from(socket))
+            }
+        }
+
+        #[cfg(windows)]
+        impl From<$ty> for std::os::windows::io::OwnedSocket {
+            fn from(value: $ty) -> std::os::windows::io::OwnedSocket {
                 value.inner.into_inner().into()
             }
         }

@@ -22,13 +22,14 @@
 //! | NetBSD, OpenBSD                   | kqueue + pipe                            |
 //! | illumos, Solaris                  | event ports + `port_send`                |
 //! | other Unix, `--cfg nbio_force_poll` | poll(2) + eventfd/pipe notifier        |
-//! | any Unix without `os-poll`        | `shell/`: every call is `Unsupported`    |
+//! | Windows                           | IOCP + AFD polls + posted packets        |
+//! | any build without `os-poll`       | `shell/`: every call is `Unsupported`    |
 //!
 //! The operating-system lists behind this table live in the backend macros
 //! of `src/macros.rs` (`cfg_epoll!`, `cfg_kqueue!`, …).
 
-#[cfg(not(unix))]
-compile_error!("nbio supports Unix today; Windows is planned");
+#[cfg(not(any(unix, windows)))]
+compile_error!("nbio supports Unix and Windows");
 
 #[cfg(unix)]
 mod unix;
@@ -37,6 +38,12 @@ pub use self::unix::SourceFd;
 #[cfg(unix)]
 #[allow(unused_imports)] // nothing is used without `os-poll` and `net`
 pub(crate) use self::unix::*;
+
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+#[allow(unused_imports)] // nothing is used without `os-poll` and `net`
+pub(crate) use self::windows::*;
 
 #[cfg(not(feature = "os-poll"))]
 mod shell;

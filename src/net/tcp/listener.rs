@@ -41,7 +41,9 @@ pub struct TcpListener {
 
 impl TcpListener {
     /// Creates a listener bound to `addr`: a non-blocking, close-on-exec
-    /// socket with `SO_REUSEADDR`, listening with a backlog of 128.
+    /// socket with `SO_REUSEADDR`, listening with a backlog of 128. On
+    /// Windows the socket is not inheritable and `SO_REUSEADDR` is not set
+    /// (there it would let other sockets bind the same address).
     ///
     /// # Errors
     ///

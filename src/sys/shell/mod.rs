@@ -2,8 +2,11 @@
 //! the crate compiles, and every operation that would need the OS selector
 //! returns an `Unsupported` error instead of panicking.
 
-use crate::{Interest, Token};
+#[cfg(unix)]
+use crate::Interest;
+use crate::Token;
 use std::io;
+#[cfg(unix)]
 use std::os::fd::RawFd;
 use std::time::Duration;
 
@@ -30,16 +33,19 @@ impl Selector {
         Err(unsupported())
     }
 
+    #[cfg(unix)] // raw-fd registration exists only on Unix
     #[allow(dead_code)]
     pub(crate) fn register(&self, _: RawFd, _: Token, _: Interest) -> io::Result<()> {
         Err(unsupported())
     }
 
+    #[cfg(unix)] // raw-fd registration exists only on Unix
     #[allow(dead_code)]
     pub(crate) fn reregister(&self, _: RawFd, _: Token, _: Interest) -> io::Result<()> {
         Err(unsupported())
     }
 
+    #[cfg(unix)] // raw-fd registration exists only on Unix
     #[allow(dead_code)]
     pub(crate) fn deregister(&self, _: RawFd) -> io::Result<()> {
         Err(unsupported())
