@@ -6,7 +6,7 @@
 //! |-----------|---------|------------------|
 //! | `os-poll` | **yes** | The OS selector behind [`Poll`](crate::Poll), [`Registry`](crate::Registry) and [`Waker`](crate::Waker). Without it `Poll::new` does not exist and other OS calls return [`Unsupported`](std::io::ErrorKind::Unsupported) errors. |
 //! | `net`     | **yes** | The [`net`](crate::net) module: TCP, UDP and Unix-domain sockets. |
-//! | `os-ext`  | no      | `unix::SourceFd` and `unix::pipe`. Implies `os-poll`. |
+//! | `os-ext`  | no      | `unix::SourceFd` and `unix::pipe` on Unix, `windows::NamedPipe` on Windows. Implies `os-poll`. |
 //! | `log`     | no      | Traces every register, reregister and deregister call through the `log` crate. |
 //!
 //! The names and meanings are mio's, so code written for mio selects the same

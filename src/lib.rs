@@ -64,7 +64,7 @@
 //! |-----------|---------|---------|
 //! | `os-poll` | yes     | the OS selector behind `Poll`, `Registry` and `Waker` |
 //! | `net`     | yes     | the [`net`] module |
-//! | `os-ext`  | no      | `unix::SourceFd` and `unix::pipe` (implies `os-poll`) |
+//! | `os-ext`  | no      | `unix::SourceFd` and `unix::pipe`; `windows::NamedPipe` (implies `os-poll`) |
 //! | `log`     | no      | tracing of registrations through the `log` crate |
 //!
 //! Without `os-poll` the crate still compiles and every type exists, but
@@ -115,6 +115,13 @@ cfg_os_ext! {
         pub mod pipe {
             pub use crate::sys::pipe::{new, Receiver, Sender};
         }
+    }
+}
+
+cfg_windows_os_ext! {
+    /// Windows-only extensions: non-blocking named pipes.
+    pub mod windows {
+        pub use crate::sys::NamedPipe;
     }
 }
 

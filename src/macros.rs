@@ -34,6 +34,17 @@ macro_rules! cfg_os_ext {
     };
 }
 
+/// Windows extension items (feature `os-ext` on Windows).
+macro_rules! cfg_windows_os_ext {
+    ($($item:item)*) => {
+        $(
+            #[cfg(all(windows, feature = "os-ext"))]
+            #[cfg_attr(docsrs, doc(cfg(all(windows, feature = "os-ext"))))]
+            $item
+        )*
+    };
+}
+
 /// The `net` module (feature `net`).
 macro_rules! cfg_net {
     ($($item:item)*) => {

@@ -247,7 +247,10 @@ impl Registry {
     /// Debug builds: the identity of the `Poll` this registry belongs to
     /// (never zero).
     #[cfg(debug_assertions)]
-    #[cfg_attr(not(any(feature = "net", feature = "os-ext")), allow(dead_code))]
+    #[cfg_attr(
+        not(any(feature = "net", all(unix, feature = "os-ext"))),
+        allow(dead_code)
+    )]
     pub(crate) fn id(&self) -> usize {
         self.id
     }

@@ -41,6 +41,8 @@ pub(crate) use self::unix::*;
 
 #[cfg(windows)]
 mod windows;
+#[cfg(all(windows, feature = "os-ext"))]
+pub use self::windows::NamedPipe;
 #[cfg(windows)]
 #[allow(unused_imports)] // nothing is used without `os-poll` and `net`
 pub(crate) use self::windows::*;

@@ -37,6 +37,15 @@ mod registered {
         state: Arc<SockState>,
     }
 
+    // Unwind safety is a logical property, not a memory-safety one: the
+    // shared socket state is only read or changed under the selector's
+    // locks, which poison if a panic interrupts them, so code that catches a
+    // panic cannot observe a half-made change through this state, the same
+    // reasoning that makes `Mutex` unwind-safe. mio's Windows sockets are
+    // unwind-safe, and nbio's must be too to stay a drop-in replacement.
+    impl std::panic::UnwindSafe for IoSourceState {}
+    impl std::panic::RefUnwindSafe for IoSourceState {}
+
     impl IoSourceState {
         pub(crate) fn new() -> IoSourceState {
             IoSourceState { registration: None }

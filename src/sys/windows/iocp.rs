@@ -66,6 +66,19 @@ impl CompletionPort {
         })
     }
 
+    /// Posts a packet carrying `key` and the opaque pointer `overlapped`
+    /// (named pipes post their own packets this way). The kernel neither
+    /// reads nor writes through the pointer; it comes back verbatim.
+    #[cfg(feature = "os-ext")]
+    pub(crate) fn post_overlapped(
+        &self,
+        key: usize,
+        overlapped: *const OVERLAPPED,
+    ) -> io::Result<()> {
+        // SAFETY: the port is open; the pointer is only carried along.
+        cvt_bool(unsafe { PostQueuedCompletionStatus(self.raw(), 0, key, overlapped) })
+    }
+
     /// Dequeues up to `entries.len()` packets, waiting at most `timeout`
     /// (`None`: forever). Returns how many entries were filled; zero when
     /// the wait timed out.

@@ -25,6 +25,8 @@
 //! * `selector.rs` — the `Selector`: per-socket state, the queue of pending
 //!   (re)submissions, the edge-triggered emulation and the `select` loop;
 //! * `waker.rs` — the `Waker`: a packet posted straight to the port;
+//! * `named_pipe.rs` — `nbio::windows::NamedPipe` (`os-ext`): overlapped
+//!   pipe I/O bridged to readiness events through internal buffers;
 //! * `io_source_state.rs` — what every `IoSource` keeps: its registration,
 //!   used by `do_io` to re-arm a direction that returned `WouldBlock`;
 //! * `net/` — creating non-blocking, non-inheritable sockets.
@@ -41,6 +43,11 @@ pub(crate) use self::selector::{event, Event, Events, Selector};
 mod waker;
 #[cfg(feature = "os-poll")]
 pub(crate) use self::waker::Waker;
+
+#[cfg(feature = "os-ext")]
+mod named_pipe;
+#[cfg(feature = "os-ext")]
+pub use self::named_pipe::NamedPipe;
 
 #[cfg(feature = "net")]
 mod io_source_state;

@@ -47,6 +47,11 @@
 //!   Durations too large for an `Instant` wait forever.
 //! * **Waker.** A packet posted with a null `OVERLAPPED` (never the case for
 //!   AFD requests) carries the waker's token as its key.
+//! * **Named pipes** (`os-ext`). Pipe handles are associated with the port
+//!   under their own completion key, [`PIPE_KEY`], distinct from the AFD
+//!   helpers' key; `select` hands packets carrying it (always with a
+//!   non-null `OVERLAPPED`) to `named_pipe.rs`, which owns their lifetime
+//!   and decides whether they become an event. The AFD path never sees them.
 
 // With `os-poll` alone nothing can be registered (no sockets).
 #![cfg_attr(not(feature = "net"), allow(dead_code))]
@@ -71,6 +76,16 @@ const AFD_GROUP_SIZE: usize = 32;
 
 /// Packets dequeued per wait at most.
 const MAX_ENTRIES: usize = 256;
+
+/// Completion key of every named-pipe handle (`os-ext`); see the module docs.
+#[cfg(feature = "os-ext")]
+pub(crate) const PIPE_KEY: usize = 1;
+#[cfg(feature = "os-ext")]
+const _: () = assert!(afd::AFD_KEY != PIPE_KEY, "pipe and AFD packets share a key");
+
+/// Synthetic event bit (outside AFD's range): a named-pipe operation failed.
+/// Only `is_error` reports it; the direction bits travel alongside.
+const PIPE_ERROR: u32 = 0x4000_0000;
 
 /// Synthetic event bit (outside AFD's range): the poll request itself failed,
 /// typically because the socket handle became invalid. Reported as an error
@@ -231,7 +246,16 @@ impl Selector {
                         flags: afd::POLL_RECEIVE,
                         token: entry.lpCompletionKey,
                     });
-                } else if let Some(event) = self.complete(entry.lpOverlapped as *const SockState) {
+                    continue;
+                }
+                #[cfg(feature = "os-ext")]
+                if entry.lpCompletionKey == PIPE_KEY {
+                    if let Some(event) = super::named_pipe::complete(entry) {
+                        events.push(event);
+                    }
+                    continue;
+                }
+                if let Some(event) = self.complete(entry.lpOverlapped as *const SockState) {
                     events.push(event);
                 }
             }
@@ -502,6 +526,42 @@ impl Selector {
     pub(crate) fn wake(&self, token: Token) -> io::Result<()> {
         self.shared.port.post(token.0, 0)
     }
+
+    /// The completion port (named pipes associate with it and post to it).
+    #[cfg(feature = "os-ext")]
+    pub(crate) fn port(&self) -> &CompletionPort {
+        &self.shared.port
+    }
+
+    /// A handle that does not keep the selector alive.
+    #[cfg(feature = "os-ext")]
+    pub(crate) fn downgrade(&self) -> WeakSelector {
+        WeakSelector {
+            shared: Arc::downgrade(&self.shared),
+        }
+    }
+}
+
+/// A non-owning handle to a selector, held by named pipes: a pipe must not
+/// keep its `Poll`'s port alive (the port's undelivered packets would keep
+/// the pipe alive in turn).
+#[cfg(feature = "os-ext")]
+#[derive(Clone)]
+pub(crate) struct WeakSelector {
+    shared: std::sync::Weak<Shared>,
+}
+
+#[cfg(feature = "os-ext")]
+impl WeakSelector {
+    /// The selector, unless it has been dropped.
+    pub(crate) fn upgrade(&self) -> Option<Selector> {
+        self.shared.upgrade().map(|shared| Selector { shared })
+    }
+
+    /// `true` if this refers to `selector`.
+    pub(crate) fn is(&self, selector: &Selector) -> bool {
+        std::ptr::eq(self.shared.as_ptr(), Arc::as_ptr(&selector.shared))
+    }
 }
 
 impl fmt::Debug for Selector {
@@ -537,17 +597,41 @@ impl Drop for Shared {
                 Ok(0) => idle_waits += 1,
                 Ok(n) => {
                     for entry in &entries[..n] {
-                        if !entry.lpOverlapped.is_null() {
-                            // SAFETY: as in `complete`: a context from
-                            // `submit`, dequeued exactly once.
-                            drop(unsafe { Arc::from_raw(entry.lpOverlapped as *const SockState) });
-                            self.in_flight.fetch_sub(1, Ordering::AcqRel);
-                        }
+                        self.release(entry);
                     }
                 }
                 Err(_) => break,
             }
         }
+        // Packets already queued for named pipes (or AFD packets that
+        // arrived with the last batch) still own references: collect them.
+        // Pipe operations that have not completed yet cannot be waited for
+        // here (a read may wait forever); their pipe state is leaked.
+        while let Ok(n @ 1..) = self.port.get_many(&mut entries, Some(Duration::ZERO)) {
+            for entry in &entries[..n] {
+                self.release(entry);
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// Drops the reference a dequeued packet owns, reporting nothing.
+    fn release(&self, entry: &Entry) {
+        if entry.lpOverlapped.is_null() {
+            return;
+        }
+        #[cfg(feature = "os-ext")]
+        if entry.lpCompletionKey == PIPE_KEY {
+            // The pipe sees that its selector is gone (its weak handle no
+            // longer upgrades) and issues nothing new.
+            let _ = super::named_pipe::complete(entry);
+            return;
+        }
+        // SAFETY: as in `complete`: a context from `submit`, dequeued
+        // exactly once.
+        drop(unsafe { Arc::from_raw(entry.lpOverlapped as *const SockState) });
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -571,11 +655,43 @@ pub(crate) struct Event {
     token: usize,
 }
 
+impl Event {
+    /// An event for a named pipe, expressed in AFD conditions: readable is
+    /// `POLL_RECEIVE`, read-closed adds `POLL_DISCONNECT`, writable is
+    /// `POLL_SEND`, and an error adds the synthetic `PIPE_ERROR` bit.
+    #[cfg(feature = "os-ext")]
+    pub(crate) fn pipe(
+        token: Token,
+        readable: bool,
+        read_closed: bool,
+        writable: bool,
+        error: bool,
+    ) -> Event {
+        let mut flags = 0;
+        if readable {
+            flags |= afd::POLL_RECEIVE;
+        }
+        if read_closed {
+            flags |= afd::POLL_DISCONNECT;
+        }
+        if writable {
+            flags |= afd::POLL_SEND;
+        }
+        if error {
+            flags |= PIPE_ERROR;
+        }
+        Event {
+            flags,
+            token: token.0,
+        }
+    }
+}
+
 pub(crate) type Events = Vec<Event>;
 
 /// Accessors mapping AFD conditions to nbio's readiness flags.
 pub(crate) mod event {
-    use super::{afd, Event, POLL_FAILED};
+    use super::{afd, Event, PIPE_ERROR, POLL_FAILED};
     use crate::Token;
     use std::fmt;
 
@@ -599,7 +715,7 @@ pub(crate) mod event {
     }
 
     pub(crate) fn is_error(event: &Event) -> bool {
-        event.flags & (afd::POLL_CONNECT_FAIL | POLL_FAILED) != 0
+        event.flags & (afd::POLL_CONNECT_FAIL | POLL_FAILED | PIPE_ERROR) != 0
     }
 
     pub(crate) fn is_read_closed(event: &Event) -> bool {
