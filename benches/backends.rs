@@ -3,7 +3,8 @@
 //! poll(2) with `--cfg nbio_force_poll`). `scripts/bench-backends` builds and runs both
 //! and prints the rows side by side.
 //!
-//! Workloads (one thread, one `Poll`, a connected Unix stream pair):
+//! Workloads (one thread, one `Poll`, a connected stream pair: Unix-domain
+//! on Unix, loopback TCP on Windows):
 //! * `ping-pong`: a 1-byte message bounced between the two ends, each hop
 //!   waiting for its readable event, with 0 or 1,000 idle registered
 //!   sockets beside the pair (poll(2) scans them all on every call; epoll
@@ -13,12 +14,43 @@
 //! Every workload runs a fixed number of iterations in several rounds and
 //! reports the median time per iteration, so the bench stops by itself.
 
+#[cfg(windows)]
+use nbio::net::TcpStream;
+#[cfg(unix)]
 use nbio::net::UnixStream;
 use nbio::{Events, Interest, Poll, Token};
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 7;
+
+/// The stream type of [`pair`].
+#[cfg(unix)]
+type Stream = UnixStream;
+/// The stream type of [`pair`].
+#[cfg(windows)]
+type Stream = TcpStream;
+
+/// A connected, non-blocking stream pair: `socketpair` on Unix, a loopback
+/// TCP connection on Windows (which has no `socketpair`).
+#[cfg(unix)]
+fn pair() -> io::Result<(Stream, Stream)> {
+    UnixStream::pair()
+}
+
+/// A connected, non-blocking stream pair: `socketpair` on Unix, a loopback
+/// TCP connection on Windows (which has no `socketpair`).
+#[cfg(windows)]
+fn pair() -> io::Result<(Stream, Stream)> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let a = std::net::TcpStream::connect(listener.local_addr()?)?;
+    let (b, _) = listener.accept()?;
+    for s in [&a, &b] {
+        s.set_nonblocking(true)?;
+        s.set_nodelay(true)?;
+    }
+    Ok((TcpStream::from_std(a), TcpStream::from_std(b)))
+}
 
 fn backend() -> &'static str {
     if cfg!(nbio_force_poll) {
@@ -27,6 +59,8 @@ fn backend() -> &'static str {
         "epoll"
     } else if cfg!(any(target_os = "illumos", target_os = "solaris")) {
         "event ports"
+    } else if cfg!(windows) {
+        "IOCP"
     } else {
         "kqueue"
     }
@@ -46,7 +80,7 @@ fn wait_readable(poll: &mut Poll, events: &mut Events, token: Token) -> io::Resu
 }
 
 /// Reads until `WouldBlock` (edge-triggered contract).
-fn drain(mut s: &UnixStream) -> io::Result<()> {
+fn drain(mut s: &Stream) -> io::Result<()> {
     let mut buf = [0u8; 64];
     loop {
         match s.read(&mut buf) {
@@ -63,14 +97,14 @@ fn ping_pong(idle: usize, iterations: usize) -> io::Result<Duration> {
     let mut events = Events::with_capacity(64);
     let mut idle_sockets = Vec::with_capacity(idle);
     for i in 0..idle / 2 {
-        let (mut x, mut y) = UnixStream::pair()?;
+        let (mut x, mut y) = pair()?;
         poll.registry()
             .register(&mut x, Token(100 + 2 * i), Interest::READABLE)?;
         poll.registry()
             .register(&mut y, Token(101 + 2 * i), Interest::READABLE)?;
         idle_sockets.push((x, y));
     }
-    let (mut a, mut b) = UnixStream::pair()?;
+    let (mut a, mut b) = pair()?;
     poll.registry()
         .register(&mut a, Token(0), Interest::READABLE)?;
     poll.registry()
@@ -89,7 +123,7 @@ fn ping_pong(idle: usize, iterations: usize) -> io::Result<Duration> {
 
 fn register_churn(iterations: usize) -> io::Result<Duration> {
     let poll = Poll::new()?;
-    let (mut a, _b) = UnixStream::pair()?;
+    let (mut a, _b) = pair()?;
     let start = Instant::now();
     for i in 0..iterations {
         poll.registry()

@@ -13,8 +13,15 @@
 #![allow(unreachable_pub)]
 
 use std::io;
-use std::os::fd::RawFd;
+#[cfg(unix)]
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd as Owned, RawFd as Raw};
+#[cfg(windows)]
+use std::os::windows::io::{
+    AsRawSocket, FromRawSocket, IntoRawSocket, OwnedSocket as Owned, RawSocket as Raw,
+};
+#[cfg(unix)]
 use std::path::PathBuf;
+#[cfg(unix)]
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -32,9 +39,87 @@ macro_rules! rec {
     };
 }
 
+/// The raw OS handle of a socket under one name: its fd on Unix, its
+/// `SOCKET` on Windows (so the portable scenarios are written once).
+trait AsRaw {
+    fn as_raw(&self) -> Raw;
+}
+
+#[cfg(unix)]
+impl<T: AsRawFd> AsRaw for T {
+    fn as_raw(&self) -> Raw {
+        self.as_raw_fd()
+    }
+}
+
+#[cfg(windows)]
+impl<T: AsRawSocket> AsRaw for T {
+    fn as_raw(&self) -> Raw {
+        self.as_raw_socket()
+    }
+}
+
+/// `into_raw_fd` / `into_raw_socket` under one name.
+trait IntoRaw {
+    fn into_raw(self) -> Raw;
+}
+
+#[cfg(unix)]
+impl<T: IntoRawFd> IntoRaw for T {
+    fn into_raw(self) -> Raw {
+        self.into_raw_fd()
+    }
+}
+
+#[cfg(windows)]
+impl<T: IntoRawSocket> IntoRaw for T {
+    fn into_raw(self) -> Raw {
+        self.into_raw_socket()
+    }
+}
+
+/// `from_raw_fd` / `from_raw_socket` under one name.
+trait FromRaw: Sized {
+    /// # Safety
+    ///
+    /// As `from_raw_fd` / `from_raw_socket`: `raw` is an open socket of
+    /// the right kind, owned by nobody else.
+    unsafe fn from_raw(raw: Raw) -> Self;
+}
+
+#[cfg(unix)]
+impl<T: FromRawFd> FromRaw for T {
+    unsafe fn from_raw(raw: Raw) -> Self {
+        // SAFETY: the caller upholds `from_raw_fd`'s contract.
+        unsafe { T::from_raw_fd(raw) }
+    }
+}
+
+#[cfg(windows)]
+impl<T: FromRawSocket> FromRaw for T {
+    unsafe fn from_raw(raw: Raw) -> Self {
+        // SAFETY: the caller upholds `from_raw_socket`'s contract.
+        unsafe { T::from_raw_socket(raw) }
+    }
+}
+
+/// Two ends of one loopback TCP connection as non-blocking std streams
+/// (the stream pair of the scenarios on Windows, which has no
+/// `socketpair`).
+#[cfg(windows)]
+fn std_tcp_pair() -> (std::net::TcpStream, std::net::TcpStream) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let a = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (b, _) = listener.accept().unwrap();
+    a.set_nonblocking(true).unwrap();
+    b.set_nonblocking(true).unwrap();
+    (a, b)
+}
+
 /// A fresh path for a Unix socket, unique within this test process (both
 /// library runs of a scenario get different paths, which are never
 /// recorded).
+#[cfg(unix)]
 fn fresh_path(name: &str) -> PathBuf {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -55,7 +140,8 @@ fn fresh_abstract_name(name: &str) -> Vec<u8> {
 }
 
 /// Whether `fd` has `O_NONBLOCK` set.
-fn is_nonblocking(fd: RawFd) -> bool {
+#[cfg(unix)]
+fn is_nonblocking(fd: Raw) -> bool {
     // SAFETY: F_GETFL only reads the status flags of the descriptor.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
     assert!(flags != -1, "fcntl failed: {}", io::Error::last_os_error());
@@ -63,15 +149,52 @@ fn is_nonblocking(fd: RawFd) -> bool {
 }
 
 /// Whether `fd` has `FD_CLOEXEC` set.
-fn is_cloexec(fd: RawFd) -> bool {
+#[cfg(unix)]
+fn is_cloexec(fd: Raw) -> bool {
     // SAFETY: F_GETFD only reads the descriptor flags.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
     assert!(flags != -1, "fcntl failed: {}", io::Error::last_os_error());
     flags & libc::FD_CLOEXEC != 0
 }
 
+/// Whether the socket handle is kept from child processes, the Windows
+/// counterpart of `FD_CLOEXEC`.
+#[cfg(windows)]
+fn is_cloexec(socket: Raw) -> bool {
+    use windows_sys::Win32::Foundation::{GetHandleInformation, HANDLE_FLAG_INHERIT};
+    let mut flags = 0u32;
+    // SAFETY: `flags` is a valid out pointer; the handle is a live socket.
+    let ok = unsafe { GetHandleInformation(socket as _, &mut flags) };
+    assert!(
+        ok != 0,
+        "GetHandleInformation failed: {}",
+        io::Error::last_os_error()
+    );
+    flags & HANDLE_FLAG_INHERIT == 0
+}
+
+/// The creation flags of a socket as one observation:
+/// `nonblocking=.. cloexec=..` on Unix.
+#[cfg(unix)]
+fn fd_flags(fd: Raw) -> String {
+    format!(
+        "nonblocking={} cloexec={}",
+        is_nonblocking(fd),
+        is_cloexec(fd)
+    )
+}
+
+/// The creation flags of a socket as one observation: `cloexec=..` (not
+/// inheritable) on Windows, where a socket's non-blocking mode cannot be
+/// read back (`FIONBIO` only sets it).
+#[cfg(windows)]
+fn fd_flags(socket: Raw) -> String {
+    format!("cloexec={}", is_cloexec(socket))
+}
+
 /// Sets `SO_LINGER` to `{on, 0}` so that closing `fd` sends a RST.
-fn set_linger_zero(fd: RawFd) {
+#[cfg(unix)]
+fn set_linger_zero(fd: Raw) {
     let linger = libc::linger {
         l_onoff: 1,
         l_linger: 0,
@@ -90,10 +213,32 @@ fn set_linger_zero(fd: RawFd) {
     assert_eq!(res, 0, "setsockopt: {}", io::Error::last_os_error());
 }
 
+/// Sets `SO_LINGER` to `{on, 0}` so that closing `socket` sends a RST.
+#[cfg(windows)]
+fn set_linger_zero(socket: Raw) {
+    use windows_sys::Win32::Networking::WinSock::{setsockopt, LINGER, SOL_SOCKET, SO_LINGER};
+    let linger = LINGER {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: `linger` is a valid, initialised `LINGER` and the length
+    // passed matches its size.
+    let res = unsafe {
+        setsockopt(
+            socket as _,
+            SOL_SOCKET,
+            SO_LINGER,
+            (&linger as *const LINGER).cast(),
+            std::mem::size_of::<LINGER>() as i32,
+        )
+    };
+    assert_eq!(res, 0, "setsockopt: {}", io::Error::last_os_error());
+}
+
 /// Sends `data` as out-of-band (urgent) TCP data on `fd` (for the
 /// priority scenario, Linux and Android only).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn send_oob(fd: RawFd, data: &[u8]) -> io::Result<usize> {
+fn send_oob(fd: Raw, data: &[u8]) -> io::Result<usize> {
     // SAFETY: the pointer and length describe the live `data` slice.
     let n = unsafe { libc::send(fd, data.as_ptr().cast(), data.len(), libc::MSG_OOB) };
     if n < 0 {
@@ -104,7 +249,8 @@ fn send_oob(fd: RawFd, data: &[u8]) -> io::Result<usize> {
 }
 
 /// `recv(2)` on a raw fd, used inside `try_io` closures.
-fn raw_recv(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
+#[cfg(unix)]
+fn raw_recv(fd: Raw, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
     // SAFETY: the pointer and length describe the live, writable `buf`.
     let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), flags) };
     if n < 0 {
@@ -115,9 +261,41 @@ fn raw_recv(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> 
 }
 
 /// `send(2)` on a raw fd, used inside `try_io` closures.
-fn raw_send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+#[cfg(unix)]
+fn raw_send(fd: Raw, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: the pointer and length describe the live `buf` slice.
     let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Winsock's `recv` on a raw socket, used inside `try_io` closures.
+#[cfg(windows)]
+fn raw_recv(socket: Raw, buf: &mut [u8], flags: i32) -> io::Result<usize> {
+    let len = i32::try_from(buf.len()).unwrap_or(i32::MAX);
+    // SAFETY: the pointer and `len <= buf.len()` describe the live,
+    // writable `buf`.
+    let n = unsafe {
+        windows_sys::Win32::Networking::WinSock::recv(socket as _, buf.as_mut_ptr(), len, flags)
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Winsock's `send` on a raw socket, used inside `try_io` closures
+/// (Windows raises no `SIGPIPE`, so no flag is needed).
+#[cfg(windows)]
+fn raw_send(socket: Raw, buf: &[u8]) -> io::Result<usize> {
+    let len = i32::try_from(buf.len()).unwrap_or(i32::MAX);
+    // SAFETY: the pointer and `len <= buf.len()` describe the live `buf`.
+    let n =
+        unsafe { windows_sys::Win32::Networking::WinSock::send(socket as _, buf.as_ptr(), len, 0) };
     if n < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -253,24 +431,43 @@ differential! {
     udp_ipv6_only_v6,
     udp_truncation,
     udp_std_conversions,
+    // From here on: Unix-domain sockets, `SourceFd` and pipes, which exist
+    // on Unix only (as in mio).
+    #[cfg(unix)]
     unix_listener_pathname,
     // Abstract addresses: Linux and Android only.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     unix_listener_abstract,
+    #[cfg(unix)]
     unix_listener_bind_in_use,
+    #[cfg(unix)]
     unix_stream_pair,
+    #[cfg(unix)]
     unix_stream_connect_missing,
+    #[cfg(unix)]
     unix_stream_peer_dropped,
+    #[cfg(unix)]
     unix_datagram_pathname,
+    #[cfg(unix)]
     unix_datagram_unbound_and_pair,
+    #[cfg(unix)]
     unix_datagram_connect,
+    #[cfg(unix)]
     unix_std_conversions,
+    #[cfg(unix)]
     sourcefd_register,
+    #[cfg(unix)]
     sourcefd_errors,
+    #[cfg(unix)]
     pipe_events,
+    #[cfg(unix)]
     pipe_sender_dropped,
+    #[cfg(unix)]
     pipe_receiver_dropped,
+    #[cfg(unix)]
     pipe_set_nonblocking,
+    #[cfg(unix)]
     pipe_from_child_stdout,
+    #[cfg(unix)]
     pipe_conversions,
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
@@ -19,7 +19,8 @@ fn example(name: &str) -> PathBuf {
     if path.ends_with("deps") {
         path.pop();
     }
-    path.join("examples").join(name)
+    path.join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// Starts an example and returns it with the address it printed on its
@@ -52,24 +53,37 @@ fn wait_with_deadline(
     mut child: Child,
     mut stdout: BufReader<std::process::ChildStdout>,
 ) -> String {
-    let pid = child.id();
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    let watchdog = thread::spawn(move || {
-        if done_rx.recv_timeout(DEADLINE).is_err() {
-            // SAFETY: sending SIGKILL to our own child's pid has no memory
-            // effects; at worst the pid has already exited.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
-        }
+    let end = Instant::now() + DEADLINE;
+    // Read the output on a helper thread: the end of it (the example closes
+    // its stdout by exiting) is the event to wait for, with a deadline.
+    let (eof_tx, eof_rx) = mpsc::channel::<()>();
+    let reader = thread::spawn(move || {
+        let mut rest = String::new();
+        let res = stdout.read_to_string(&mut rest);
+        let _ = eof_tx.send(());
+        res.map(|_| rest)
     });
-    let mut rest = String::new();
-    stdout.read_to_string(&mut rest).unwrap();
-    let status = child.wait().unwrap();
-    let _ = done_tx.send(());
-    watchdog.join().unwrap();
-    assert!(
-        status.success(),
-        "example failed or was killed: {status}; output: {rest}"
-    );
+    let closed = eof_rx
+        .recv_timeout(end.saturating_duration_since(Instant::now()))
+        .is_ok();
+    // Its stdout is closed, so the process is exiting: std has no wait with
+    // a timeout, so check for the exit until the deadline, then kill it.
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if !closed || Instant::now() >= end {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        thread::yield_now();
+    };
+    // Killing the child closed its stdout, so the reader is done too.
+    let rest = reader.join().unwrap().unwrap();
+    let status = status
+        .unwrap_or_else(|| panic!("example outlived {DEADLINE:?} and was killed; output: {rest}"));
+    assert!(status.success(), "example failed: {status}; output: {rest}");
     rest
 }
 

@@ -4,7 +4,11 @@
 //! Every test here holds `LOCK`: the leak tests count the open fds (the
 //! entries of `/proc/self/fd` on Linux and Android), which must not change
 //! under them because of fds created by other tests of this binary.
-#![cfg(all(feature = "os-poll", feature = "net", feature = "os-ext"))]
+//!
+//! Unix only: file descriptors, their flags and `/proc/self/fd` are Unix
+//! notions (the Windows counterpart, handle inheritance, is checked by the
+//! net type tests through `util::assert_cloexec`).
+#![cfg(all(unix, feature = "os-poll", feature = "net", feature = "os-ext"))]
 
 mod util;
 

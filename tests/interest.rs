@@ -11,8 +11,11 @@ use nbio::net::TcpStream;
 use nbio::{Events, Interest, Poll, Token};
 #[cfg(any(target_os = "linux", target_os = "android"))]
 use std::io::Write;
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
-use util::{expect_events, Expect};
+#[cfg(windows)]
+use std::os::windows::io::AsRawSocket;
+use util::{expect_events, tcp_pair, Expect};
 
 #[test]
 fn constants_report_their_own_kind_only() {
@@ -230,16 +233,7 @@ fn ordering_and_equality_readable_writable() {
     assert_eq!(format!("{v:?}"), format!("{m:?}"));
 }
 
-/// Connects a client to a listener and returns (client, accepted).
-fn tcp_pair() -> (TcpStream, TcpStream) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-    let (server, _) = listener.accept().unwrap();
-    server.set_nonblocking(true).unwrap();
-    client.set_nonblocking(true).unwrap();
-    (TcpStream::from_std(client), TcpStream::from_std(server))
-}
-
+#[cfg(unix)]
 fn send_oob(stream: &TcpStream, byte: u8) {
     // SAFETY: the buffer is a valid one-byte slice for the call's duration
     // and the fd is a live connected TCP socket.
@@ -252,6 +246,48 @@ fn send_oob(stream: &TcpStream, byte: u8) {
         )
     };
     assert_eq!(n, 1, "send(MSG_OOB): {}", std::io::Error::last_os_error());
+}
+
+#[cfg(windows)]
+fn send_oob(stream: &TcpStream, byte: u8) {
+    use windows_sys::Win32::Networking::WinSock::{send, MSG_OOB};
+    // SAFETY: the buffer is a valid one-byte slice for the call's duration
+    // and the socket is a live connected TCP socket.
+    let n = unsafe { send(stream.as_raw_socket() as usize, &byte, 1, MSG_OOB) };
+    assert_eq!(n, 1, "send(MSG_OOB): {}", std::io::Error::last_os_error());
+}
+
+/// Whether urgent data is waiting on `stream`, without consuming it.
+#[cfg(unix)]
+fn oob_pending(stream: &TcpStream) -> bool {
+    let mut pfd = libc::pollfd {
+        fd: stream.as_raw_fd(),
+        events: libc::POLLPRI,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, zero timeout.
+    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+    n == 1 && pfd.revents & libc::POLLPRI != 0
+}
+
+/// Whether urgent data is waiting on `stream`, without consuming it:
+/// Winsock's `WSAPoll` has no `POLLPRI`, so peek at the out-of-band byte
+/// (the socket is non-blocking, so this fails at once while none is there).
+#[cfg(windows)]
+fn oob_pending(stream: &TcpStream) -> bool {
+    use windows_sys::Win32::Networking::WinSock::{recv, MSG_OOB, MSG_PEEK};
+    let mut byte = 0u8;
+    // SAFETY: `byte` is a valid one-byte buffer for the call's duration and
+    // the socket is a live connected TCP socket.
+    let n = unsafe {
+        recv(
+            stream.as_raw_socket() as usize,
+            &mut byte,
+            1,
+            MSG_OOB | MSG_PEEK,
+        )
+    };
+    n == 1
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -325,17 +361,11 @@ fn priority_not_reported_without_priority_interest() {
         .unwrap();
     expect_events(&mut poll, &mut events, &[Expect::writable(Token(3))]);
     send_oob(&client, b'*');
-    // Wait until the kernel reports the urgent data via a plain poll(2).
+    // Wait until the kernel reports the urgent data (a plain poll(2) on
+    // Unix, a peek on Windows).
     let end = std::time::Instant::now() + util::DEADLINE;
     loop {
-        let mut pfd = libc::pollfd {
-            fd: server.as_raw_fd(),
-            events: libc::POLLPRI,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd, zero timeout.
-        let n = unsafe { libc::poll(&mut pfd, 1, 0) };
-        if n == 1 && pfd.revents & libc::POLLPRI != 0 {
+        if oob_pending(&server) {
             break;
         }
         assert!(std::time::Instant::now() < end, "OOB data never arrived");

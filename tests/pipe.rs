@@ -1,6 +1,8 @@
 //! `unix::pipe`: creation flags, readiness, hang-ups, vectored I/O,
 //! `try_io`, blocking mode, child process stdio and fd conversions.
-#![cfg(feature = "os-ext")]
+//!
+//! Unix only: `nbio::unix::pipe` exists on Unix only (as in mio).
+#![cfg(all(unix, feature = "os-ext"))]
 
 mod util;
 

@@ -3,22 +3,25 @@
 
 mod util;
 
-use nbio::net::{UdpSocket, UnixStream};
+use nbio::net::UdpSocket;
 use nbio::{Events, Interest, Poll, Token, Waker};
 use std::collections::HashSet;
 use std::io;
-#[cfg(not(nbio_force_poll))]
+// The selector's fd is exposed by the Unix kernel selectors only.
+#[cfg(all(unix, not(nbio_force_poll)))]
 use std::os::fd::AsRawFd;
+// For the signal test (Unix only).
+#[cfg(unix)]
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
-use util::{expect_events, Expect, DEADLINE};
+use util::{expect_events, Expect, PairStream, DEADLINE};
 
 /// Builds a socket pair whose first end is registered for writable
-/// readiness, which epoll reports immediately.
-fn writable_pair(poll: &Poll, token: Token) -> (UnixStream, UnixStream) {
-    let (mut a, b) = UnixStream::pair().unwrap();
+/// readiness, which the selector reports immediately.
+fn writable_pair(poll: &Poll, token: Token) -> (PairStream, PairStream) {
+    let (mut a, b) = util::stream_pair();
     poll.registry()
         .register(&mut a, token, Interest::WRITABLE)
         .unwrap();
@@ -212,16 +215,21 @@ fn events_from_several_sources_in_one_poll() {
     assert_eq!(tokens, [Token(10), Token(20)].into_iter().collect());
 }
 
+// Signals and `pthread_kill` are Unix only.
+#[cfg(unix)]
 extern "C" fn noop_handler(_: libc::c_int) {}
 
+#[cfg(unix)]
 /// A `pthread_t`, wrapped to move it to the signalling thread (it is a
 /// pointer on musl, Apple and the BSDs, so not `Send` by itself).
 struct ThreadId(libc::pthread_t);
 
+#[cfg(unix)]
 // SAFETY: a `pthread_t` is an opaque thread handle, valid from any thread
 // of the process; it is only passed to `pthread_kill`.
 unsafe impl Send for ThreadId {}
 
+#[cfg(unix)]
 #[test]
 fn signal_interrupts_poll_with_interrupted_error() {
     // SAFETY: a zeroed `sigaction` is a valid "no flags, empty mask"
@@ -301,7 +309,7 @@ fn raw_fd_is_a_cloexec_epoll_instance() {
 fn separate_polls_are_independent() {
     let mut poll1 = Poll::new().unwrap();
     let mut poll2 = Poll::new().unwrap();
-    #[cfg(not(nbio_force_poll))]
+    #[cfg(all(unix, not(nbio_force_poll)))]
     assert_ne!(poll1.as_raw_fd(), poll2.as_raw_fd());
     let mut events = Events::with_capacity(8);
     let (_a, _b) = writable_pair(&poll1, Token(1));

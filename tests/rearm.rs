@@ -8,7 +8,6 @@
 
 mod util;
 
-use nbio::net::UnixStream;
 use nbio::{Events, Interest, Poll, Token};
 use std::io::{self, Read, Write};
 use std::sync::Mutex;
@@ -39,7 +38,7 @@ fn read_would_block_produces_no_writable_event() {
     let _guard = lock();
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(16);
-    let (mut a, mut b) = UnixStream::pair().unwrap();
+    let (mut a, mut b) = util::stream_pair();
     poll.registry()
         .register(&mut a, Token(1), Interest::READABLE | Interest::WRITABLE)
         .unwrap();
@@ -65,7 +64,7 @@ fn write_would_block_rearms_writable_only() {
     let _guard = lock();
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(16);
-    let (mut a, b) = UnixStream::pair().unwrap();
+    let (mut a, b) = util::stream_pair();
     poll.registry()
         .register(&mut a, Token(1), Interest::READABLE | Interest::WRITABLE)
         .unwrap();
@@ -98,7 +97,7 @@ fn a_thousand_registered_sockets_one_active() {
     // 500 pairs, both ends registered: 1,000 registered sockets.
     let mut sockets = Vec::new();
     for i in 0..500 {
-        let (mut a, mut b) = UnixStream::pair().unwrap();
+        let (mut a, mut b) = util::stream_pair();
         poll.registry()
             .register(&mut a, Token(2 * i), Interest::READABLE)
             .unwrap();
@@ -121,6 +120,8 @@ fn a_thousand_registered_sockets_one_active() {
     }
 }
 
+// Registers a raw fd through `SourceFd`, which exists on Unix only.
+#[cfg(all(unix, feature = "os-ext"))]
 #[test]
 fn closing_a_registered_raw_fd_does_not_wedge_the_poller() {
     use nbio::unix::SourceFd;
@@ -141,7 +142,7 @@ fn closing_a_registered_raw_fd_does_not_wedge_the_poller() {
     expect_no_event_for(&mut poll, &mut events, Token(1));
     expect_no_event_for(&mut poll, &mut events, Token(1));
     // Other sources are still served.
-    let (mut c, d) = UnixStream::pair().unwrap();
+    let (mut c, d) = util::stream_pair();
     poll.registry()
         .register(&mut c, Token(2), Interest::READABLE)
         .unwrap();
@@ -159,11 +160,13 @@ fn closing_a_registered_raw_fd_does_not_wedge_the_poller() {
 
 #[test]
 fn dropping_a_registered_source_forgets_it() {
+    #[cfg(unix)]
     use std::os::fd::AsRawFd;
     let _guard = lock();
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(16);
-    let (mut a, b) = UnixStream::pair().unwrap();
+    let (mut a, b) = util::stream_pair();
+    #[cfg(unix)]
     let fd = a.as_raw_fd();
     poll.registry()
         .register(&mut a, Token(1), Interest::READABLE)
@@ -173,7 +176,11 @@ fn dropping_a_registered_source_forgets_it() {
     expect_no_event_for(&mut poll, &mut events, Token(1));
     drop(b);
     // A new socket that reuses the number registers and works normally.
-    let (mut c, d) = UnixStream::pair().unwrap();
+    let (mut c, d) = util::stream_pair();
+    // Unix hands out the lowest free fd number, so the reuse is certain;
+    // Windows socket handles are not reused predictably, and there the
+    // test checks only that a new socket registers and works.
+    #[cfg(unix)]
     assert_eq!(
         c.as_raw_fd(),
         fd,

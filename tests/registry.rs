@@ -5,10 +5,11 @@
 mod util;
 
 use nbio::event::Source;
-use nbio::net::{UdpSocket, UnixDatagram, UnixStream};
+use nbio::net::UdpSocket;
 use nbio::{Events, Interest, Poll, Registry, Token};
 use std::io::{self, Write};
-#[cfg(not(nbio_force_poll))]
+// The selector's fd is exposed by the Unix kernel selectors only.
+#[cfg(all(unix, not(nbio_force_poll)))]
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
@@ -87,7 +88,7 @@ fn reregister_replaces_token() {
 fn reregister_replaces_interest_writable_to_readable() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
-    let (mut a, mut b) = UnixStream::pair().unwrap();
+    let (mut a, mut b) = util::stream_pair();
     poll.registry()
         .register(&mut a, Token(1), Interest::WRITABLE)
         .unwrap();
@@ -182,7 +183,7 @@ fn try_clone_registers_into_the_same_poll() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
     let clone = poll.registry().try_clone().unwrap();
-    #[cfg(not(nbio_force_poll))]
+    #[cfg(all(unix, not(nbio_force_poll)))]
     {
         assert_ne!(clone.as_raw_fd(), poll.registry().as_raw_fd());
         util::assert_cloexec(&clone);
@@ -239,8 +240,8 @@ fn concurrent_registration_from_several_threads() {
             let barrier = Arc::clone(&barrier);
             thread::spawn(move || {
                 let base = t * 100;
-                let (mut a, b) = UnixDatagram::pair().unwrap();
-                let (mut c, d) = UnixDatagram::pair().unwrap();
+                let (mut a, b) = util::datagram_pair();
+                let (mut c, d) = util::datagram_pair();
                 barrier.wait();
                 for round in 0..50 {
                     registry
@@ -583,8 +584,9 @@ fn registry_raw_fd_and_debug() {
     assert_eq!(format!("{registry:?}"), "Registry");
     let clone = registry.try_clone().unwrap();
     assert_eq!(format!("{clone:?}"), "Registry");
-    // The selector fd is only exposed by the kernel selectors (not poll(2)).
-    #[cfg(not(nbio_force_poll))]
+    // The selector fd is only exposed by the Unix kernel selectors (not
+    // poll(2), and Windows' completion port is not exposed, as in mio).
+    #[cfg(all(unix, not(nbio_force_poll)))]
     {
         assert_eq!(registry.as_fd().as_raw_fd(), registry.as_raw_fd());
         assert_eq!(registry.as_raw_fd(), poll.as_raw_fd());
@@ -608,6 +610,14 @@ impl std::fmt::Display for MyError {
 }
 
 impl std::error::Error for MyError {}
+
+/// An arbitrary OS error code for [`FailingSource::deregister`].
+#[cfg(unix)]
+const RAW_ERROR: i32 = libc::EXDEV;
+/// An arbitrary OS error code for [`FailingSource::deregister`]
+/// (`ERROR_NOT_SAME_DEVICE`, Windows' counterpart of `EXDEV`).
+#[cfg(windows)]
+const RAW_ERROR: i32 = 17;
 
 /// Records every call and fails each with a distinct custom error.
 #[derive(Default)]
@@ -634,7 +644,7 @@ impl Source for FailingSource {
 
     fn deregister(&mut self, _: &Registry) -> io::Result<()> {
         self.calls.lock().unwrap().push("deregister".to_owned());
-        Err(io::Error::from_raw_os_error(libc::EXDEV))
+        Err(io::Error::from_raw_os_error(RAW_ERROR))
     }
 }
 
@@ -667,7 +677,7 @@ fn custom_source_errors_propagate_verbatim() {
     );
 
     let err = registry.deregister(&mut source).unwrap_err();
-    assert_eq!(err.raw_os_error(), Some(libc::EXDEV));
+    assert_eq!(err.raw_os_error(), Some(RAW_ERROR));
 
     // The arguments are passed through unchanged.
     assert_eq!(

@@ -23,11 +23,19 @@ fn net_types_are_send_and_sync() {
     assert_send_sync::<nbio::net::TcpListener>();
     assert_send_sync::<nbio::net::TcpStream>();
     assert_send_sync::<nbio::net::UdpSocket>();
+}
+
+// The Unix-domain socket types exist on Unix only (as in mio).
+#[cfg(unix)]
+#[test]
+fn unix_net_types_are_send_and_sync() {
     assert_send_sync::<nbio::net::UnixListener>();
     assert_send_sync::<nbio::net::UnixStream>();
     assert_send_sync::<nbio::net::UnixDatagram>();
 }
 
+// `nbio::unix` exists on Unix only (as in mio).
+#[cfg(unix)]
 #[test]
 fn unix_extension_types_are_send_and_sync() {
     assert_send_sync::<nbio::unix::SourceFd<'static>>();

@@ -5,7 +5,9 @@
 //! but is lenient (a second `register` updates, `reregister` of an unknown
 //! fd adds, `deregister` of one is `Ok`), so the error checks below skip it;
 //! the raw errno values are epoll's own.
-#![cfg(feature = "os-ext")]
+//!
+//! Unix only: `SourceFd` registers Unix file descriptors (as in mio).
+#![cfg(all(unix, feature = "os-ext"))]
 
 mod util;
 

@@ -8,12 +8,16 @@ use nbio::{Events, Interest, Poll, Token};
 use std::io::{self, Read, Write};
 use std::mem;
 use std::net::{self, IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
-use util::{any_local_address, any_local_ipv6_address, expect_events, Expect};
+#[cfg(windows)]
+use std::os::windows::io::AsRawSocket;
+use util::{any_local_address, any_local_ipv6_address, expect_events, sock, Expect};
 
 const LISTENER: Token = Token(1);
 
 /// Reads an integer socket option straight from the kernel.
+#[cfg(unix)]
 fn getsockopt_int(fd: &impl AsRawFd, level: libc::c_int, name: libc::c_int) -> libc::c_int {
     let mut value: libc::c_int = 0;
     let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
@@ -25,6 +29,26 @@ fn getsockopt_int(fd: &impl AsRawFd, level: libc::c_int, name: libc::c_int) -> l
             level,
             name,
             (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    assert_eq!(res, 0, "getsockopt: {}", io::Error::last_os_error());
+    value
+}
+
+/// Reads an integer socket option straight from Winsock.
+#[cfg(windows)]
+fn getsockopt_int(socket: &impl AsRawSocket, level: i32, name: i32) -> i32 {
+    let mut value: i32 = 0;
+    let mut len = mem::size_of::<i32>() as i32;
+    // SAFETY: `value` and `len` are live locals and `len` is the size of
+    // `value`, so Winsock writes at most that many bytes.
+    let res = unsafe {
+        sock::getsockopt(
+            socket.as_raw_socket() as sock::SOCKET,
+            level,
+            name,
+            (&mut value as *mut i32).cast(),
             &mut len,
         )
     };
@@ -72,6 +96,8 @@ fn bind_ipv4_loopback() {
     let addr = listener.local_addr().unwrap();
     assert_eq!(addr.ip(), IpAddr::V4(Ipv4Addr::LOCALHOST));
     assert_ne!(addr.port(), 0, "the kernel should have picked a port");
+    // Windows cannot read back a socket's non-blocking mode.
+    #[cfg(unix)]
     util::assert_nonblocking(&listener);
     util::assert_cloexec(&listener);
     // It is listening: a blocking std client can connect.
@@ -95,6 +121,8 @@ fn bind_ipv6_loopback() {
         getsockopt_int(&listener, libc::SOL_SOCKET, libc::SO_DOMAIN),
         libc::AF_INET6
     );
+    // Windows cannot read back a socket's non-blocking mode.
+    #[cfg(unix)]
     util::assert_nonblocking(&listener);
     util::assert_cloexec(&listener);
 
@@ -137,19 +165,28 @@ fn bind_twice_to_the_same_address_fails() {
 #[test]
 fn socket_options_set_by_bind() {
     let listener = TcpListener::bind(any_local_address()).unwrap();
+    #[cfg(unix)]
     assert_eq!(
-        getsockopt_int(&listener, libc::SOL_SOCKET, libc::SO_REUSEADDR),
+        getsockopt_int(&listener, sock::SOL_SOCKET, sock::SO_REUSEADDR),
         1,
         "SO_REUSEADDR must be set"
     );
+    // On Windows SO_REUSEADDR would let another socket steal the port, so
+    // it is deliberately left off there (as in mio and std).
+    #[cfg(windows)]
     assert_eq!(
-        getsockopt_int(&listener, libc::SOL_SOCKET, libc::SO_ACCEPTCONN),
+        getsockopt_int(&listener, sock::SOL_SOCKET, sock::SO_REUSEADDR),
+        0,
+        "SO_REUSEADDR must not be set on Windows"
+    );
+    assert_eq!(
+        getsockopt_int(&listener, sock::SOL_SOCKET, sock::SO_ACCEPTCONN),
         1,
         "the socket must be listening"
     );
     assert_eq!(
-        getsockopt_int(&listener, libc::SOL_SOCKET, libc::SO_TYPE),
-        libc::SOCK_STREAM
+        getsockopt_int(&listener, sock::SOL_SOCKET, sock::SO_TYPE),
+        sock::SOCK_STREAM
     );
 }
 
@@ -181,6 +218,8 @@ fn readable_event_then_accept() {
     assert_eq!(peer, client.local_addr().unwrap());
     assert_eq!(stream.peer_addr().unwrap(), peer);
     assert_eq!(stream.local_addr().unwrap(), addr);
+    // Windows cannot read back a socket's non-blocking mode.
+    #[cfg(unix)]
     util::assert_nonblocking(&stream);
     util::assert_cloexec(&stream);
 
@@ -257,7 +296,7 @@ fn ttl_round_trips_and_is_inherited() {
     listener.set_ttl(77).unwrap();
     assert_eq!(listener.ttl().unwrap(), 77);
     assert_eq!(
-        getsockopt_int(&listener, libc::IPPROTO_IP, libc::IP_TTL),
+        getsockopt_int(&listener, sock::IPPROTO_IP, sock::IP_TTL),
         77
     );
     listener.set_ttl(5).unwrap();
@@ -290,10 +329,16 @@ fn from_std_listener() {
     let std_listener = net::TcpListener::bind(any_local_address()).unwrap();
     std_listener.set_nonblocking(true).unwrap();
     let addr = std_listener.local_addr().unwrap();
+    #[cfg(unix)]
     let fd = std_listener.as_raw_fd();
+    #[cfg(windows)]
+    let socket = std_listener.as_raw_socket();
 
     let mut listener = TcpListener::from_std(std_listener);
+    #[cfg(unix)]
     assert_eq!(listener.as_raw_fd(), fd);
+    #[cfg(windows)]
+    assert_eq!(listener.as_raw_socket(), socket);
     assert_eq!(listener.local_addr().unwrap(), addr);
     assert_eq!(
         listener.accept().unwrap_err().kind(),
@@ -310,6 +355,8 @@ fn from_std_listener() {
     assert_eq!(peer, client.local_addr().unwrap());
 }
 
+// Reads `O_NONBLOCK` back, which Windows cannot do for a socket.
+#[cfg(unix)]
 #[test]
 fn from_std_keeps_blocking_mode() {
     // `from_std` does not switch modes: the caller is responsible.

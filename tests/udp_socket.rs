@@ -7,7 +7,10 @@ use nbio::net::UdpSocket;
 use nbio::{Events, Interest, Poll, Token};
 use std::io;
 use std::net::{self, IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
+#[cfg(windows)]
+use std::os::windows::io::AsRawSocket;
 use util::{any_local_address, any_local_ipv6_address, expect_events, Expect};
 
 const SOCKET: Token = Token(1);
@@ -59,6 +62,8 @@ fn bind_ipv4() {
     let addr = socket.local_addr().unwrap();
     assert_eq!(addr.ip(), IpAddr::V4(Ipv4Addr::LOCALHOST));
     assert_ne!(addr.port(), 0);
+    // Windows cannot read back a socket's non-blocking mode.
+    #[cfg(unix)]
     util::assert_nonblocking(&socket);
     util::assert_cloexec(&socket);
 }
@@ -69,6 +74,8 @@ fn bind_ipv6() {
     let addr = socket.local_addr().unwrap();
     assert_eq!(addr.ip(), IpAddr::V6(Ipv6Addr::LOCALHOST));
     assert_ne!(addr.port(), 0);
+    // Windows cannot read back a socket's non-blocking mode.
+    #[cfg(unix)]
     util::assert_nonblocking(&socket);
     util::assert_cloexec(&socket);
 }
@@ -86,9 +93,15 @@ fn only_v6() {
     // it when we can read it.
     let any = UdpSocket::bind("[::]:0".parse().unwrap()).unwrap();
     let value = any.only_v6().unwrap();
+    // (Not on Windows: under Wine this path would reach the Linux host's
+    // sysctl, which does not govern Windows sockets.)
+    #[cfg(unix)]
     if let Ok(sysctl) = std::fs::read_to_string("/proc/sys/net/ipv6/bindv6only") {
         assert_eq!(value, sysctl.trim() == "1");
     }
+    // Windows sockets are IPv6-only unless told otherwise.
+    #[cfg(windows)]
+    assert!(value, "IPV6_V6ONLY is on by default on Windows");
     // Linux marks a socket bound to a specific IPv6 address (not the
     // wildcard, not v4-mapped) as IPv6-only; other kernels need not.
     let v6 = UdpSocket::bind(any_local_ipv6_address()).unwrap();
@@ -268,10 +281,26 @@ fn datagram_is_truncated_to_the_buffer() {
         .unwrap();
 
     let mut small = [0u8; 10];
-    let (n, _) = wait_readable(&mut poll, &mut events, SOCKET, || {
-        receiver.recv_from(&mut small)
-    });
-    assert_eq!(n, 10);
+    #[cfg(unix)]
+    {
+        let (n, _) = wait_readable(&mut poll, &mut events, SOCKET, || {
+            receiver.recv_from(&mut small)
+        });
+        assert_eq!(n, 10);
+    }
+    // Windows fills the buffer too, but fails the call with WSAEMSGSIZE.
+    #[cfg(windows)]
+    {
+        const WSAEMSGSIZE: i32 = 10040;
+        let err = wait_readable(&mut poll, &mut events, SOCKET, || {
+            match receiver.recv_from(&mut small) {
+                Err(e) if e.raw_os_error() == Some(WSAEMSGSIZE) => Ok(e),
+                Err(e) => Err(e),
+                Ok(done) => panic!("expected WSAEMSGSIZE, got {done:?}"),
+            }
+        });
+        assert_eq!(err.raw_os_error(), Some(WSAEMSGSIZE));
+    }
     assert_eq!(&small[..], &big[..10]);
     // The rest of the datagram is gone: the next receive is the next one.
     let mut buf = [0u8; 128];
@@ -429,6 +458,10 @@ fn join_and_leave_multicast_v6() {
     assert!(socket.join_multicast_v6(&Ipv6Addr::LOCALHOST, lo).is_err());
 }
 
+// Unix turns the ICMP "port unreachable" into a pending `SO_ERROR` and an
+// error event. Windows does neither: it fails the next receive with
+// WSAECONNRESET instead (and AFD's error flag means a failed connect only).
+#[cfg(unix)]
 #[test]
 fn take_error_is_none_then_reports_icmp_errors() {
     let mut poll = Poll::new().unwrap();
@@ -451,9 +484,30 @@ fn take_error_is_none_then_reports_icmp_errors() {
 }
 
 /// `recv(2)` on the raw fd, as a user of `try_io` would call it.
+#[cfg(unix)]
 fn raw_recv(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: `buf` is valid for `buf.len()` writable bytes.
     let n = unsafe { libc::recv(socket.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Winsock's `recv` on the raw socket, as a user of `try_io` would call it.
+#[cfg(windows)]
+fn raw_recv(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<usize> {
+    let len = i32::try_from(buf.len()).unwrap_or(i32::MAX);
+    // SAFETY: `buf` is valid for `len <= buf.len()` writable bytes.
+    let n = unsafe {
+        util::sock::recv(
+            socket.as_raw_socket() as util::sock::SOCKET,
+            buf.as_mut_ptr(),
+            len,
+            0,
+        )
+    };
     if n < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -501,9 +555,15 @@ fn from_std_socket() {
     let std_socket = net::UdpSocket::bind(any_local_address()).unwrap();
     std_socket.set_nonblocking(true).unwrap();
     let addr = std_socket.local_addr().unwrap();
+    #[cfg(unix)]
     let fd = std_socket.as_raw_fd();
+    #[cfg(windows)]
+    let raw = std_socket.as_raw_socket();
     let mut socket = UdpSocket::from_std(std_socket);
+    #[cfg(unix)]
     assert_eq!(socket.as_raw_fd(), fd);
+    #[cfg(windows)]
+    assert_eq!(socket.as_raw_socket(), raw);
     assert_eq!(socket.local_addr().unwrap(), addr);
     assert_would_block(socket.recv(&mut [0u8; 4]));
 

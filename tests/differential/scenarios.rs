@@ -12,21 +12,30 @@
 // and booleans comparing ephemeral values (ports, fds) in-process.
 
 use super::{
-    fresh_path, is_cloexec, is_nonblocking, kind, ok_or_kind, raw_recv, raw_send, set_linger_zero,
-    DEADLINE, QUIET,
+    fd_flags, kind, ok_or_kind, raw_recv, raw_send, set_linger_zero, AsRaw, FromRaw, IntoRaw,
+    Owned, DEADLINE, QUIET,
 };
+// Unix-only scenarios: fd flags, socket paths.
+#[cfg(unix)]
+use super::{fresh_path, is_cloexec, is_nonblocking};
 // Abstract addresses and priority interest: Linux and Android only.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 use super::{fresh_abstract_name, send_oob};
 
 use lib::event::{Event, Source};
-use lib::net::{TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream};
+use lib::net::{TcpListener, TcpStream, UdpSocket};
+// Unix-domain sockets, pipes and `SourceFd` exist on Unix only (as in mio).
+#[cfg(unix)]
+use lib::net::{UnixDatagram, UnixListener, UnixStream};
+#[cfg(unix)]
 use lib::unix::pipe;
+#[cfg(unix)]
 use lib::unix::SourceFd;
 use lib::{Events, Interest, Poll, Registry, Token, Waker};
 
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+#[cfg(unix)]
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 // Abstract addresses exist on Linux and Android only.
 #[cfg(target_os = "android")]
@@ -80,7 +89,9 @@ fn full<T: std::fmt::Debug>(res: io::Result<T>) -> String {
 }
 
 /// `full` on the kernel selectors; only the kind under the forced poll(2)
-/// backends, whose own error messages are each library's prose.
+/// backends, whose own error messages are each library's prose. (Used by
+/// the Unix-only scenarios.)
+#[cfg(unix)]
 fn full_or_kind<T: std::fmt::Debug>(res: io::Result<T>) -> String {
     if cfg!(nbio_force_poll) {
         kind(res)
@@ -208,6 +219,66 @@ impl Ctx {
     }
 }
 
+/// The stream type of [`stream_pair`]: Unix-domain on Unix, TCP on Windows.
+#[cfg(unix)]
+type PairStream = UnixStream;
+/// The stream type of [`stream_pair`]: Unix-domain on Unix, TCP on Windows.
+#[cfg(windows)]
+type PairStream = TcpStream;
+
+/// Two connected streams, for scenarios that need any connected pair:
+/// `UnixStream::pair()` on Unix, a loopback TCP connection on Windows
+/// (which has no `socketpair`).
+fn stream_pair() -> (PairStream, PairStream) {
+    #[cfg(unix)]
+    {
+        UnixStream::pair().unwrap()
+    }
+    #[cfg(windows)]
+    {
+        let (a, b) = super::std_tcp_pair();
+        (TcpStream::from_std(a), TcpStream::from_std(b))
+    }
+}
+
+/// The datagram type of [`datagram_pair`]: Unix-domain on Unix, UDP on
+/// Windows.
+#[cfg(unix)]
+type PairDatagram = UnixDatagram;
+/// The datagram type of [`datagram_pair`]: Unix-domain on Unix, UDP on
+/// Windows.
+#[cfg(windows)]
+type PairDatagram = UdpSocket;
+
+/// Two connected datagram sockets: `UnixDatagram::pair()` on Unix, two
+/// loopback UDP sockets connected to each other on Windows.
+fn datagram_pair() -> (PairDatagram, PairDatagram) {
+    #[cfg(unix)]
+    {
+        UnixDatagram::pair().unwrap()
+    }
+    #[cfg(windows)]
+    {
+        let a = UdpSocket::bind(loopback()).unwrap();
+        let b = UdpSocket::bind(loopback()).unwrap();
+        a.connect(b.local_addr().unwrap()).unwrap();
+        b.connect(a.local_addr().unwrap()).unwrap();
+        (a, b)
+    }
+}
+
+/// The event that announces a peer's FIN sent after some data: read-closed
+/// on Unix. Windows reports a graceful close (AFD disconnect) only once the
+/// data before it has been read, so there it is the data's readable event
+/// (the read then reaches EOF).
+fn read_closed_or_data(e: &Event) -> bool {
+    if cfg!(windows) {
+        e.is_readable()
+    } else {
+        e.is_read_closed()
+    }
+}
+
 /// A connected TCP pair `(client, accepted)` on 127.0.0.1.
 fn tcp_pair() -> (TcpStream, TcpStream) {
     tcp_pair_at(loopback())
@@ -256,7 +327,9 @@ fn drain<R: Read>(mut r: R) -> String {
     }
 }
 
-/// Reads with events until EOF, returning everything read.
+/// Reads with events until EOF, returning everything read. (Used by the
+/// Unix-only scenarios.)
+#[cfg(unix)]
 fn read_to_eof<R: Read>(ctx: &mut Ctx, token: Token, mut r: R) -> String {
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
@@ -291,7 +364,7 @@ pub fn poll_debug_and_zero_timeout() -> Vec<String> {
     rec!(log, "is_empty: {}", ctx.events.is_empty());
 
     // Readiness that already exists is returned by a zero-timeout poll.
-    let (mut a, b) = UnixStream::pair().unwrap();
+    let (mut a, b) = stream_pair();
     ctx.registry()
         .register(&mut a, Token(3), Interest::WRITABLE)
         .unwrap();
@@ -313,7 +386,7 @@ pub fn poll_debug_and_zero_timeout() -> Vec<String> {
 pub fn poll_timeout_expiry_is_empty() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
-    let (mut a, _b) = UnixStream::pair().unwrap();
+    let (mut a, _b) = stream_pair();
     ctx.registry()
         .register(&mut a, Token(1), Interest::READABLE)
         .unwrap();
@@ -345,12 +418,19 @@ pub fn events_capacity_zero() -> Vec<String> {
     // code, different message). Only the kind is compared.
     // (mio's poll(2) and kqueue backends return Ok for a zero capacity;
     // nbio reports the bad input on every backend, deliberately.)
+    // mio 1.2.5 on Windows panics (slice index out of range in its
+    // completion-port code) when polling with a zero capacity, so there
+    // is nothing to compare; nbio's InvalidInput there is checked by
+    // tests/poll.rs.
+    if cfg!(windows) {
+        return log;
+    }
     let res = poll.poll(&mut events, Some(Duration::ZERO));
     #[cfg(all(any(target_os = "linux", target_os = "android"), not(nbio_force_poll)))]
     rec!(log, "poll: {}", kind(res));
     #[cfg(any(nbio_force_poll, not(any(target_os = "linux", target_os = "android"))))]
     drop(res);
-    let (mut a, mut b) = UnixStream::pair().unwrap();
+    let (mut a, mut b) = stream_pair();
     poll.registry()
         .register(&mut a, Token(1), Interest::READABLE)
         .unwrap();
@@ -370,7 +450,7 @@ pub fn events_capacity_limits_batch() -> Vec<String> {
     rec!(log, "capacity: {}", ctx.events.capacity());
     let mut pairs = Vec::new();
     for i in 0..3 {
-        let (mut a, mut b) = UnixStream::pair().unwrap();
+        let (mut a, mut b) = stream_pair();
         ctx.registry()
             .register(&mut a, Token(i), Interest::READABLE)
             .unwrap();
@@ -404,7 +484,7 @@ pub fn events_iter_and_size_hint() -> Vec<String> {
     rec!(log, "capacity: {}", ctx.events.capacity());
     let mut pairs = Vec::new();
     for i in 0..3 {
-        let (mut a, mut b) = UnixStream::pair().unwrap();
+        let (mut a, mut b) = stream_pair();
         ctx.registry()
             .register(&mut a, Token(10 + i), Interest::READABLE)
             .unwrap();
@@ -444,7 +524,7 @@ pub fn events_iter_and_size_hint() -> Vec<String> {
 pub fn token_max_round_trip() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
-    let (mut a, mut b) = UnixStream::pair().unwrap();
+    let (mut a, mut b) = stream_pair();
     for t in [usize::MAX, 0, usize::MAX - 1, 1 << 63] {
         ctx.registry()
             .register(&mut a, Token(t), Interest::READABLE)
@@ -548,9 +628,10 @@ pub fn interest_debug_and_ops() -> Vec<String> {
 pub fn registry_double_register() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
-    let (mut a, mut b) = UnixStream::pair().unwrap();
+    let (mut a, mut b) = stream_pair();
     let mut listener = TcpListener::bind(loopback()).unwrap();
     let mut udp = UdpSocket::bind(loopback()).unwrap();
+    #[cfg(unix)]
     let (mut tx, mut rx) = pipe::new().unwrap();
     let reg = ctx.registry();
     rec!(
@@ -583,26 +664,30 @@ pub fn registry_double_register() -> Vec<String> {
         "udp again: {}",
         full(reg.register(&mut udp, Token(4), Interest::WRITABLE))
     );
-    rec!(
-        log,
-        "rx: {}",
-        full(reg.register(&mut rx, Token(5), Interest::READABLE))
-    );
-    rec!(
-        log,
-        "rx again: {}",
-        full(reg.register(&mut rx, Token(5), Interest::READABLE))
-    );
-    rec!(
-        log,
-        "tx: {}",
-        full(reg.register(&mut tx, Token(6), Interest::WRITABLE))
-    );
-    rec!(
-        log,
-        "tx again: {}",
-        full(reg.register(&mut tx, Token(6), Interest::WRITABLE))
-    );
+    // Pipes: Unix only.
+    #[cfg(unix)]
+    {
+        rec!(
+            log,
+            "rx: {}",
+            full(reg.register(&mut rx, Token(5), Interest::READABLE))
+        );
+        rec!(
+            log,
+            "rx again: {}",
+            full(reg.register(&mut rx, Token(5), Interest::READABLE))
+        );
+        rec!(
+            log,
+            "tx: {}",
+            full(reg.register(&mut tx, Token(6), Interest::WRITABLE))
+        );
+        rec!(
+            log,
+            "tx again: {}",
+            full(reg.register(&mut tx, Token(6), Interest::WRITABLE))
+        );
+    }
     // The failed second registration left the first one in place.
     b.write_all(b"x").unwrap();
     rec!(log, "{}", ctx.wait(Token(1), |e| e.is_readable()));
@@ -613,11 +698,12 @@ pub fn registry_double_register() -> Vec<String> {
 pub fn registry_reregister_unregistered() -> Vec<String> {
     let mut log = Vec::new();
     let ctx = Ctx::new();
-    let (mut a, _b) = UnixStream::pair().unwrap();
+    let (mut a, _b) = stream_pair();
     let mut listener = TcpListener::bind(loopback()).unwrap();
     let mut udp = UdpSocket::bind(loopback()).unwrap();
+    #[cfg(unix)]
     let (mut tx, mut rx) = pipe::new().unwrap();
-    let (mut d, _e) = UnixDatagram::pair().unwrap();
+    let (mut d, _e) = datagram_pair();
     let reg = ctx.registry();
     rec!(
         log,
@@ -634,16 +720,20 @@ pub fn registry_reregister_unregistered() -> Vec<String> {
         "udp: {}",
         full(reg.reregister(&mut udp, Token(1), Interest::READABLE))
     );
-    rec!(
-        log,
-        "rx: {}",
-        full(reg.reregister(&mut rx, Token(1), Interest::READABLE))
-    );
-    rec!(
-        log,
-        "tx: {}",
-        full(reg.reregister(&mut tx, Token(1), Interest::WRITABLE))
-    );
+    // Pipes: Unix only.
+    #[cfg(unix)]
+    {
+        rec!(
+            log,
+            "rx: {}",
+            full(reg.reregister(&mut rx, Token(1), Interest::READABLE))
+        );
+        rec!(
+            log,
+            "tx: {}",
+            full(reg.reregister(&mut tx, Token(1), Interest::WRITABLE))
+        );
+    }
     rec!(
         log,
         "dgram: {}",
@@ -655,16 +745,21 @@ pub fn registry_reregister_unregistered() -> Vec<String> {
 pub fn registry_deregister_unregistered() -> Vec<String> {
     let mut log = Vec::new();
     let ctx = Ctx::new();
-    let (mut a, _b) = UnixStream::pair().unwrap();
+    let (mut a, _b) = stream_pair();
     let mut listener = TcpListener::bind(loopback()).unwrap();
     let mut udp = UdpSocket::bind(loopback()).unwrap();
+    #[cfg(unix)]
     let (mut tx, mut rx) = pipe::new().unwrap();
     let reg = ctx.registry();
     rec!(log, "unix: {}", full(reg.deregister(&mut a)));
     rec!(log, "tcp: {}", full(reg.deregister(&mut listener)));
     rec!(log, "udp: {}", full(reg.deregister(&mut udp)));
-    rec!(log, "rx: {}", full(reg.deregister(&mut rx)));
-    rec!(log, "tx: {}", full(reg.deregister(&mut tx)));
+    // Pipes: Unix only.
+    #[cfg(unix)]
+    {
+        rec!(log, "rx: {}", full(reg.deregister(&mut rx)));
+        rec!(log, "tx: {}", full(reg.deregister(&mut tx)));
+    }
     // Register, deregister, deregister again.
     rec!(
         log,
@@ -689,7 +784,7 @@ pub fn registry_deregister_unregistered() -> Vec<String> {
 pub fn registry_reregister_replaces_token() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
-    let (mut a, mut b) = UnixStream::pair().unwrap();
+    let (mut a, mut b) = stream_pair();
     ctx.registry()
         .register(&mut a, Token(1), Interest::READABLE)
         .unwrap();
@@ -723,7 +818,7 @@ pub fn registry_reregister_replaces_token() -> Vec<String> {
 pub fn registry_reregister_changes_interest() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
-    let (mut a, mut b) = UnixStream::pair().unwrap();
+    let (mut a, mut b) = stream_pair();
     ctx.registry()
         .register(&mut a, Token(1), Interest::READABLE)
         .unwrap();
@@ -760,7 +855,7 @@ pub fn registry_try_clone() -> Vec<String> {
     let clone = ctx.registry().try_clone().unwrap();
     rec!(log, "clone debug: {clone:?}");
     let second = clone.try_clone().unwrap();
-    let (mut a, mut b) = UnixStream::pair().unwrap();
+    let (mut a, mut b) = stream_pair();
     rec!(
         log,
         "register via clone: {}",
@@ -820,9 +915,9 @@ pub fn registry_register_with_second_poll() -> Vec<String> {
     let mut log = Vec::new();
     let mut one = Ctx::new();
     let mut two = Ctx::new();
-    let (mut a, mut b) = UnixStream::pair().unwrap();
-    let (mut c, mut d) = UnixStream::pair().unwrap();
-    let (mut e, mut f) = UnixStream::pair().unwrap();
+    let (mut a, mut b) = stream_pair();
+    let (mut c, mut d) = stream_pair();
+    let (mut e, mut f) = stream_pair();
     for (name, s, t) in [("a", &mut a, 1), ("c", &mut c, 3), ("e", &mut e, 5)] {
         rec!(
             log,
@@ -838,24 +933,34 @@ pub fn registry_register_with_second_poll() -> Vec<String> {
                 .register(&mut a, Token(2), Interest::READABLE)
         )
     );
-    rec!(
-        log,
-        "reregister c via two: {}",
-        full(
-            two.registry()
-                .reregister(&mut c, Token(4), Interest::READABLE)
-        )
-    );
-    rec!(
-        log,
-        "deregister e via two: {}",
-        full(two.registry().deregister(&mut e))
-    );
+    // Windows release builds of mio 1.2.5 accept both calls and quietly
+    // move `c` and `e` to the other `Poll` (moving a source between polls
+    // is unspecified); nbio refuses them with NotFound, as in debug builds
+    // (tests/registry.rs checks that). Compared where mio has an answer.
+    if cfg!(any(debug_assertions, not(windows))) {
+        rec!(
+            log,
+            "reregister c via two: {}",
+            full(
+                two.registry()
+                    .reregister(&mut c, Token(4), Interest::READABLE)
+            )
+        );
+        rec!(
+            log,
+            "deregister e via two: {}",
+            full(two.registry().deregister(&mut e))
+        );
+    }
     for w in [&mut b, &mut d, &mut f] {
         w.write_all(b"x").unwrap();
     }
     let got = one.wait_all(&[Token(1), Token(3), Token(5)], |e| e.is_readable());
     rec!(log, "one: {got:?}");
+    // Windows (AFD) reports nothing more for a source until a read hits
+    // `WouldBlock`: drain `c` so that its hang-up below is reported.
+    #[cfg(windows)]
+    rec!(log, "c drained: {}", drain(&c));
     two.poll_once(QUIET);
     let mut tokens: Vec<usize> = two.seen.iter().map(|(t, _)| t.0).collect();
     tokens.sort_unstable();
@@ -884,7 +989,11 @@ pub fn registry_register_during_poll() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
     let registry = ctx.registry().try_clone().unwrap();
+    // A pipe on Unix; Windows has none, a stream pair does the same job.
+    #[cfg(unix)]
     let (mut tx, mut rx) = pipe::new().unwrap();
+    #[cfg(windows)]
+    let (mut tx, mut rx) = stream_pair();
     let handle = std::thread::spawn(move || {
         registry
             .register(&mut rx, Token(42), Interest::READABLE)
@@ -901,7 +1010,7 @@ pub fn registry_register_during_poll() -> Vec<String> {
 pub fn registry_box_dyn_source() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
-    let (a, mut b) = UnixStream::pair().unwrap();
+    let (a, mut b) = stream_pair();
     let mut boxed: Box<dyn Source> = Box::new(a);
     rec!(
         log,
@@ -939,7 +1048,7 @@ pub fn registry_box_dyn_source() -> Vec<String> {
 pub fn deregister_then_no_events() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
-    let (mut a, mut b) = UnixStream::pair().unwrap();
+    let (mut a, mut b) = stream_pair();
     let mut listener = TcpListener::bind(loopback()).unwrap();
     let addr = listener.local_addr().unwrap();
     ctx.registry()
@@ -983,9 +1092,11 @@ pub fn deregister_then_no_events() -> Vec<String> {
 pub fn drop_registered_source_no_events() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
-    let (mut a, mut b) = UnixStream::pair().unwrap();
+    let (mut a, mut b) = stream_pair();
     let mut listener = TcpListener::bind(loopback()).unwrap();
     let addr = listener.local_addr().unwrap();
+    // Pipes: Unix only.
+    #[cfg(unix)]
     let (mut tx, rx) = pipe::new().unwrap();
     ctx.registry()
         .register(&mut a, Token(1), Interest::READABLE)
@@ -993,6 +1104,7 @@ pub fn drop_registered_source_no_events() -> Vec<String> {
     ctx.registry()
         .register(&mut listener, Token(2), Interest::READABLE)
         .unwrap();
+    #[cfg(unix)]
     ctx.registry()
         .register(&mut tx, Token(3), Interest::WRITABLE)
         .unwrap();
@@ -1000,11 +1112,13 @@ pub fn drop_registered_source_no_events() -> Vec<String> {
     let _client = TcpStream::connect(addr).unwrap();
     drop(a);
     drop(listener);
+    #[cfg(unix)]
     drop(tx);
     ctx.poll_once(QUIET);
     let mut tokens: Vec<usize> = ctx.seen.iter().map(|(t, _)| t.0).collect();
     tokens.sort_unstable();
     rec!(log, "tokens seen after drop: {tokens:?}");
+    #[cfg(unix)]
     rec!(log, "rx after tx dropped: {}", drain(&rx));
     rec!(log, "write to dropped peer: {}", kind(b.write(b"x")));
     log
@@ -1017,7 +1131,7 @@ pub fn drop_registered_source_no_events() -> Vec<String> {
 pub fn event_debug_format() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
-    let (mut a, mut b) = UnixStream::pair().unwrap();
+    let (mut a, mut b) = stream_pair();
     b.write_all(b"x").unwrap();
     ctx.registry()
         .register(&mut a, Token(11), Interest::READABLE | Interest::WRITABLE)
@@ -1032,12 +1146,27 @@ pub fn event_debug_format() -> Vec<String> {
             format!("{cloned:?}") == format!("{e:?}")
         );
     }
-    drop(b);
-    rec!(log, "{}", ctx.wait(Token(11), |e| e.is_read_closed()));
-    for e in ctx.events.iter() {
-        rec!(log, "debug: {e:?}");
+    // Windows (AFD) reports nothing more for a source until a read hits
+    // `WouldBlock`: drain `a` so that the hang-up is reported. The event
+    // then differs on purpose: a read's `WouldBlock` re-arms only READABLE
+    // in nbio, both interests in mio (mio#1963), so mio adds `writable`.
+    // Only the hang-up itself is compared there.
+    #[cfg(windows)]
+    {
+        rec!(log, "drained: {}", drain(&a));
+        drop(b);
+        let got = ctx.wait(Token(11), |e| e.is_read_closed());
+        rec!(log, "hang-up reported: {}", !got.starts_with("timeout"));
     }
-    rec!(log, "events debug: {:?}", ctx.events);
+    #[cfg(not(windows))]
+    {
+        drop(b);
+        rec!(log, "{}", ctx.wait(Token(11), |e| e.is_read_closed()));
+        for e in ctx.events.iter() {
+            rec!(log, "debug: {e:?}");
+        }
+        rec!(log, "events debug: {:?}", ctx.events);
+    }
     log
 }
 
@@ -1076,12 +1205,7 @@ pub fn tcp_listener_bind_and_accept_would_block() -> Vec<String> {
     rec!(log, "ip: {} port nonzero: {}", addr.ip(), addr.port() != 0);
     rec!(log, "accept: {}", ok_or_kind(&listener.accept()));
     rec!(log, "take_error: {}", taken(listener.take_error()));
-    rec!(
-        log,
-        "nonblocking={} cloexec={}",
-        is_nonblocking(listener.as_raw_fd()),
-        is_cloexec(listener.as_raw_fd())
-    );
+    rec!(log, "{}", fd_flags(listener.as_raw()));
     log
 }
 
@@ -1122,12 +1246,11 @@ pub fn tcp_accept_after_connect() -> Vec<String> {
                 "accepted peer == peer: {}",
                 s.peer_addr().unwrap() == peer
             );
-            rec!(
-                log,
-                "accepted nonblocking={} cloexec={}",
-                is_nonblocking(s.as_raw_fd()),
-                is_cloexec(s.as_raw_fd())
-            );
+            // On Windows mio's accepted socket is inheritable (under Wine
+            // at least); nbio clears the flag explicitly, which
+            // tests/tcp_listener.rs checks, so only Unix compares it.
+            #[cfg(unix)]
+            rec!(log, "accepted {}", fd_flags(s.as_raw()));
         }
         Err(e) => rec!(log, "accept: Err({:?})", e.kind()),
     }
@@ -1176,12 +1299,7 @@ pub fn tcp_connect_protocol() -> Vec<String> {
     let listener = TcpListener::bind(loopback()).unwrap();
     let addr = listener.local_addr().unwrap();
     let mut client = TcpStream::connect(addr).unwrap();
-    rec!(
-        log,
-        "client nonblocking={} cloexec={}",
-        is_nonblocking(client.as_raw_fd()),
-        is_cloexec(client.as_raw_fd())
-    );
+    rec!(log, "client {}", fd_flags(client.as_raw()));
     ctx.registry()
         .register(&mut client, Token(1), Interest::WRITABLE)
         .unwrap();
@@ -1268,7 +1386,7 @@ pub fn tcp_peer_shutdown_write() -> Vec<String> {
         .unwrap();
     client.write_all(b"last words").unwrap();
     rec!(log, "shutdown: {}", kind(client.shutdown(Shutdown::Write)));
-    rec!(log, "{}", ctx.wait(Token(2), |e| e.is_read_closed()));
+    rec!(log, "{}", ctx.wait(Token(2), read_closed_or_data));
     rec!(log, "drained: {}", drain(&server));
     rec!(log, "read after EOF: {}", kind(server.read(&mut [0; 4])));
     // The other direction still works.
@@ -1298,7 +1416,7 @@ pub fn tcp_peer_reset() -> Vec<String> {
         )
         .unwrap();
     rec!(log, "{}", ctx.wait(Token(2), |e| e.is_writable()));
-    set_linger_zero(client.as_raw_fd());
+    set_linger_zero(client.as_raw());
     drop(client);
     rec!(
         log,
@@ -1398,8 +1516,8 @@ pub fn tcp_try_io() -> Vec<String> {
     ctx.registry()
         .register(&mut server, Token(2), Interest::READABLE)
         .unwrap();
-    let sfd = server.as_raw_fd();
-    let cfd = client.as_raw_fd();
+    let sfd = server.as_raw();
+    let cfd = client.as_raw();
     let mut buf = [0u8; 16];
     rec!(
         log,
@@ -1482,7 +1600,7 @@ pub fn tcp_drop_closes_connection() -> Vec<String> {
         .unwrap();
     client.write_all(b"bye").unwrap();
     drop(client);
-    rec!(log, "{}", ctx.wait(Token(2), |e| e.is_read_closed()));
+    rec!(log, "{}", ctx.wait(Token(2), read_closed_or_data));
     rec!(log, "server drained: {}", drain(&server));
     rec!(log, "quiet for dropped client: {}", ctx.quiet(Token(1)));
     rec!(
@@ -1535,6 +1653,8 @@ pub fn tcp_std_conversions() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
     let std_listener = std::net::TcpListener::bind(loopback()).unwrap();
+    // A socket's blocking mode can be read back on Unix only.
+    #[cfg(unix)]
     rec!(
         log,
         "std listener blocking: {}",
@@ -1556,19 +1676,21 @@ pub fn tcp_std_conversions() -> Vec<String> {
     let (server, _) = listener.accept().unwrap();
     // from_std does not change the blocking mode.
     let client = TcpStream::from_std(std_client);
+    #[cfg(unix)]
     rec!(
         log,
         "from_std stream nonblocking: {}",
         is_nonblocking(client.as_raw_fd())
     );
-    // Into std and back through OwnedFd and raw fds.
+    // Into std and back through OwnedFd and raw fds (sockets on Windows).
     let std_server: std::net::TcpStream = server.into();
+    #[cfg(unix)]
     rec!(
         log,
         "into std nonblocking: {}",
         is_nonblocking(std_server.as_raw_fd())
     );
-    let owned: OwnedFd = std_server.into();
+    let owned: Owned = std_server.into();
     let mut server = TcpStream::from(owned);
     ctx.registry()
         .register(&mut server, Token(2), Interest::READABLE)
@@ -1577,20 +1699,20 @@ pub fn tcp_std_conversions() -> Vec<String> {
     rec!(log, "{}", ctx.wait(Token(2), |e| e.is_readable()));
     rec!(log, "drained: {}", drain(&server));
     ctx.registry().deregister(&mut server).unwrap();
-    let raw = server.into_raw_fd();
-    // SAFETY: `raw` was just released by `into_raw_fd`, so we own it.
-    let server = unsafe { TcpStream::from_raw_fd(raw) };
-    let owned_back: OwnedFd = server.into();
-    rec!(log, "round trip fd kept: {}", owned_back.as_raw_fd() == raw);
+    let raw = server.into_raw();
+    // SAFETY: `raw` was just released by `into_raw`, so we own it.
+    let server = unsafe { TcpStream::from_raw(raw) };
+    let owned_back: Owned = server.into();
+    rec!(log, "round trip fd kept: {}", owned_back.as_raw() == raw);
     let std_listener: std::net::TcpListener = listener.into();
     rec!(
         log,
         "listener into std addr: {}",
         std_listener.local_addr().unwrap() == addr
     );
-    let raw = std_listener.into_raw_fd();
-    // SAFETY: `raw` was just released by `into_raw_fd`, so we own it.
-    let listener = unsafe { TcpListener::from_raw_fd(raw) };
+    let raw = std_listener.into_raw();
+    // SAFETY: `raw` was just released by `into_raw`, so we own it.
+    let listener = unsafe { TcpListener::from_raw(raw) };
     rec!(
         log,
         "listener from raw accept: {}",
@@ -1644,12 +1766,7 @@ pub fn udp_send_to_recv_from() -> Vec<String> {
     let mut b = UdpSocket::bind(loopback()).unwrap();
     let a_addr = a.local_addr().unwrap();
     let b_addr = b.local_addr().unwrap();
-    rec!(
-        log,
-        "nonblocking={} cloexec={}",
-        is_nonblocking(a.as_raw_fd()),
-        is_cloexec(a.as_raw_fd())
-    );
+    rec!(log, "{}", fd_flags(a.as_raw()));
     ctx.registry()
         .register(&mut a, Token(1), Interest::WRITABLE)
         .unwrap();
@@ -1732,7 +1849,18 @@ pub fn udp_connected() -> Vec<String> {
     rec!(log, "{}", ctx.wait(Token(2), |e| e.is_readable()));
     let n = b.recv(&mut buf).unwrap();
     rec!(log, "recv: {:?}", String::from_utf8_lossy(&buf[..n]));
-    // Connected to a closed port: ICMP port unreachable is reported.
+    // Connected to a closed port: ICMP port unreachable is reported as a
+    // socket error on Unix. Windows fails the next receive instead and
+    // raises no error event (AFD's error flag means a failed connect).
+    #[cfg(unix)]
+    udp_connected_icmp(&mut log, &mut ctx);
+    log
+}
+
+/// The ICMP part of `udp_connected` (Unix only, see there).
+#[cfg(unix)]
+fn udp_connected_icmp(log: &mut Vec<String>, ctx: &mut Ctx) {
+    let mut buf = [0u8; 16];
     let closed = {
         let s = UdpSocket::bind(loopback()).unwrap();
         s.local_addr().unwrap()
@@ -1753,7 +1881,6 @@ pub fn udp_connected() -> Vec<String> {
     rec!(log, "recv: {}", kind(res));
     #[cfg(nbio_force_poll)]
     drop(res);
-    log
 }
 
 pub fn udp_options() -> Vec<String> {
@@ -1827,6 +1954,10 @@ pub fn udp_ipv6_only_v6() -> Vec<String> {
             return log;
         }
     };
+    // mio 1.2.5 asserts that Windows returns this option in 4 bytes; Wine
+    // returns 1 and mio panics, so it is compared on Unix only (nbio's
+    // `only_v6` on Windows is checked by tests/udp_socket.rs).
+    #[cfg(unix)]
     rec!(log, "only_v6: {}", kind(s.only_v6()));
     rec!(log, "multicast_loop_v6: {}", kind(s.multicast_loop_v6()));
     rec!(
@@ -1847,9 +1978,13 @@ pub fn udp_ipv6_only_v6() -> Vec<String> {
     let res = s.send_to(b"x", "127.0.0.1:9".parse().unwrap());
     rec!(log, "send_to v4 from [::1]: {}", kind(res));
     let any6 = UdpSocket::bind("[::]:0".parse().unwrap());
+    // Unix only, as above.
+    #[cfg(unix)]
     if let Ok(any6) = any6 {
         rec!(log, "[::] only_v6: {}", kind(any6.only_v6()));
     }
+    #[cfg(windows)]
+    drop(any6);
     log
 }
 
@@ -1867,10 +2002,30 @@ pub fn udp_truncation() -> Vec<String> {
     rec!(log, "send 0: {}", kind(a.send_to(&[], b_addr)));
     rec!(log, "{}", ctx.wait(Token(2), |e| e.is_readable()));
     let mut small = [0u8; 10];
-    let (n, _) = b.peek_from(&mut small).unwrap();
-    rec!(log, "peek truncated: {n} {small:?}");
-    let (n, _) = b.recv_from(&mut small).unwrap();
-    rec!(log, "recv truncated: {n} {small:?}");
+    #[cfg(unix)]
+    {
+        let (n, _) = b.peek_from(&mut small).unwrap();
+        rec!(log, "peek truncated: {n} {small:?}");
+        let (n, _) = b.recv_from(&mut small).unwrap();
+        rec!(log, "recv truncated: {n} {small:?}");
+    }
+    // Windows fills the buffer but fails the call with WSAEMSGSIZE (and
+    // `recv_from` still consumes the datagram).
+    #[cfg(windows)]
+    {
+        let res = b.peek_from(&mut small).map(|(n, _)| n);
+        rec!(
+            log,
+            "peek truncated: {:?} {small:?}",
+            res.map_err(|e| e.raw_os_error())
+        );
+        let res = b.recv_from(&mut small).map(|(n, _)| n);
+        rec!(
+            log,
+            "recv truncated: {:?} {small:?}",
+            res.map_err(|e| e.raw_os_error())
+        );
+    }
     let (n, _) = b.recv_from(&mut small).unwrap();
     rec!(log, "recv empty datagram: {n}");
     rec!(log, "then: {}", ok_or_kind(&b.recv_from(&mut small)));
@@ -1887,6 +2042,8 @@ pub fn udp_std_conversions() -> Vec<String> {
     let mut ctx = Ctx::new();
     let std_sock = std::net::UdpSocket::bind(loopback()).unwrap();
     let addr = std_sock.local_addr().unwrap();
+    // A socket's blocking mode can be read back on Unix only.
+    #[cfg(unix)]
     rec!(
         log,
         "std blocking: {}",
@@ -1906,17 +2063,17 @@ pub fn udp_std_conversions() -> Vec<String> {
     let mut buf = [0u8; 8];
     let (n, _) = std_back.recv_from(&mut buf).unwrap();
     rec!(log, "std recv: {:?}", &buf[..n]);
-    let owned: OwnedFd = std_back.into();
+    let owned: Owned = std_back.into();
     let sock = UdpSocket::from(owned);
     rec!(
         log,
         "from OwnedFd addr kept: {}",
         sock.local_addr().unwrap() == addr
     );
-    let owned: OwnedFd = sock.into();
-    let raw = owned.into_raw_fd();
-    // SAFETY: `raw` was just released by `into_raw_fd`, so we own it.
-    let sock = unsafe { UdpSocket::from_raw_fd(raw) };
+    let owned: Owned = sock.into();
+    let raw = owned.into_raw();
+    // SAFETY: `raw` was just released by `into_raw`, so we own it.
+    let sock = unsafe { UdpSocket::from_raw(raw) };
     rec!(
         log,
         "from raw addr kept: {}",
@@ -1933,7 +2090,11 @@ pub fn udp_std_conversions() -> Vec<String> {
 // ---------------------------------------------------------------------
 // Unix domain sockets
 // ---------------------------------------------------------------------
+//
+// Everything from here on is about Unix-only types (Unix-domain sockets,
+// `SourceFd`, pipes), compiled on Unix only.
 
+#[cfg(unix)]
 pub fn unix_listener_pathname() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
@@ -2058,6 +2219,7 @@ pub fn unix_listener_abstract() -> Vec<String> {
     log
 }
 
+#[cfg(unix)]
 pub fn unix_listener_bind_in_use() -> Vec<String> {
     let mut log = Vec::new();
     let path = fresh_path("inuse");
@@ -2095,6 +2257,7 @@ pub fn unix_listener_bind_in_use() -> Vec<String> {
     log
 }
 
+#[cfg(unix)]
 pub fn unix_stream_pair() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
@@ -2148,6 +2311,7 @@ pub fn unix_stream_pair() -> Vec<String> {
     log
 }
 
+#[cfg(unix)]
 pub fn unix_stream_connect_missing() -> Vec<String> {
     let mut log = Vec::new();
     let path = fresh_path("missing");
@@ -2184,6 +2348,7 @@ pub fn unix_stream_connect_missing() -> Vec<String> {
     log
 }
 
+#[cfg(unix)]
 pub fn unix_stream_peer_dropped() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
@@ -2201,6 +2366,7 @@ pub fn unix_stream_peer_dropped() -> Vec<String> {
     log
 }
 
+#[cfg(unix)]
 pub fn unix_datagram_pathname() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
@@ -2267,6 +2433,7 @@ pub fn unix_datagram_pathname() -> Vec<String> {
     log
 }
 
+#[cfg(unix)]
 pub fn unix_datagram_unbound_and_pair() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
@@ -2323,6 +2490,7 @@ pub fn unix_datagram_unbound_and_pair() -> Vec<String> {
     log
 }
 
+#[cfg(unix)]
 pub fn unix_datagram_connect() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
@@ -2349,6 +2517,7 @@ pub fn unix_datagram_connect() -> Vec<String> {
     log
 }
 
+#[cfg(unix)]
 fn drain_dgram(d: &UnixDatagram) -> String {
     let mut got = Vec::new();
     let mut buf = [0u8; 64];
@@ -2360,6 +2529,7 @@ fn drain_dgram(d: &UnixDatagram) -> String {
     }
 }
 
+#[cfg(unix)]
 pub fn unix_std_conversions() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
@@ -2417,6 +2587,7 @@ pub fn unix_std_conversions() -> Vec<String> {
 // SourceFd
 // ---------------------------------------------------------------------
 
+#[cfg(unix)]
 pub fn sourcefd_register() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
@@ -2466,6 +2637,7 @@ pub fn sourcefd_register() -> Vec<String> {
     log
 }
 
+#[cfg(unix)]
 pub fn sourcefd_errors() -> Vec<String> {
     // SourceFd has no registration tracking in either library and either
     // profile: these are the raw epoll errors, identical by design.
@@ -2541,6 +2713,7 @@ pub fn sourcefd_errors() -> Vec<String> {
 // pipe
 // ---------------------------------------------------------------------
 
+#[cfg(unix)]
 pub fn pipe_events() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
@@ -2623,6 +2796,7 @@ pub fn pipe_events() -> Vec<String> {
     log
 }
 
+#[cfg(unix)]
 pub fn pipe_sender_dropped() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
@@ -2638,6 +2812,7 @@ pub fn pipe_sender_dropped() -> Vec<String> {
     log
 }
 
+#[cfg(unix)]
 pub fn pipe_receiver_dropped() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();
@@ -2672,6 +2847,7 @@ pub fn pipe_receiver_dropped() -> Vec<String> {
     log
 }
 
+#[cfg(unix)]
 pub fn pipe_set_nonblocking() -> Vec<String> {
     let mut log = Vec::new();
     let (tx, rx) = pipe::new().unwrap();
@@ -2704,6 +2880,7 @@ pub fn pipe_set_nonblocking() -> Vec<String> {
     log
 }
 
+#[cfg(unix)]
 pub fn pipe_from_child_stdout() -> Vec<String> {
     use std::process::{Command, Stdio};
     let mut log = Vec::new();
@@ -2769,6 +2946,7 @@ pub fn pipe_from_child_stdout() -> Vec<String> {
     log
 }
 
+#[cfg(unix)]
 pub fn pipe_conversions() -> Vec<String> {
     let mut log = Vec::new();
     let mut ctx = Ctx::new();

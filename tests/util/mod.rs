@@ -1,11 +1,13 @@
 //! Helpers shared by the integration tests: waiting for events with a
-//! deadline, temporary socket paths and fd flag checks.
+//! deadline, connected socket pairs, temporary socket paths and fd flag
+//! checks.
 #![allow(dead_code, unreachable_pub)]
 
 use nbio::event::Event;
 use nbio::{Events, Poll, Token};
 use std::io;
 use std::net::SocketAddr;
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -141,7 +143,19 @@ pub fn temp_path(name: &str) -> PathBuf {
     path
 }
 
-/// Asserts the fd has `O_NONBLOCK` set.
+/// Socket constants and calls of the platform's C API, for the few tests
+/// that talk to the socket layer directly: `libc` on Unix, Winsock on
+/// Windows (same names for the constants both share, e.g. `SOL_SOCKET`).
+#[cfg(unix)]
+#[allow(unused_imports)] // used by some of the test crates only
+pub use libc as sock;
+#[cfg(windows)]
+#[allow(unused_imports)] // used by some of the test crates only
+pub use windows_sys::Win32::Networking::WinSock as sock;
+
+/// Asserts the fd has `O_NONBLOCK` set. Unix only: Windows has no way to
+/// read back a socket's non-blocking mode (`FIONBIO` can only set it).
+#[cfg(unix)]
 pub fn assert_nonblocking<F: AsRawFd>(fd: &F) {
     // SAFETY: F_GETFL on a live fd only reads its status flags.
     let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
@@ -149,12 +163,109 @@ pub fn assert_nonblocking<F: AsRawFd>(fd: &F) {
     assert!(flags & libc::O_NONBLOCK != 0, "fd is blocking");
 }
 
-/// Asserts the fd has `FD_CLOEXEC` set.
+/// Asserts the fd has `FD_CLOEXEC` set (a Unix fd flag).
+#[cfg(unix)]
 pub fn assert_cloexec<F: AsRawFd>(fd: &F) {
     // SAFETY: F_GETFD on a live fd only reads its descriptor flags.
     let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFD) };
     assert!(flags != -1, "fcntl failed: {}", io::Error::last_os_error());
     assert!(flags & libc::FD_CLOEXEC != 0, "fd is not close-on-exec");
+}
+
+/// The stream type [`stream_pair`] returns: a Unix-domain socket on Unix,
+/// a loopback TCP socket on Windows (which has no `socketpair`).
+#[cfg(all(unix, feature = "net"))]
+pub type PairStream = nbio::net::UnixStream;
+/// The stream type [`stream_pair`] returns: a Unix-domain socket on Unix,
+/// a loopback TCP socket on Windows (which has no `socketpair`).
+#[cfg(all(windows, feature = "net"))]
+pub type PairStream = nbio::net::TcpStream;
+
+/// Two connected, non-blocking stream sockets, for tests that only need
+/// "a pair of connected streams": `UnixStream::pair()` on Unix, a loopback
+/// TCP connection ([`tcp_pair`]) on Windows.
+#[cfg(feature = "net")]
+pub fn stream_pair() -> (PairStream, PairStream) {
+    #[cfg(unix)]
+    {
+        nbio::net::UnixStream::pair().unwrap()
+    }
+    #[cfg(windows)]
+    {
+        tcp_pair()
+    }
+}
+
+/// The datagram type [`datagram_pair`] returns: a Unix-domain datagram
+/// socket on Unix, a loopback UDP socket on Windows.
+#[cfg(all(unix, feature = "net"))]
+pub type PairDatagram = nbio::net::UnixDatagram;
+/// The datagram type [`datagram_pair`] returns: a Unix-domain datagram
+/// socket on Unix, a loopback UDP socket on Windows.
+#[cfg(all(windows, feature = "net"))]
+pub type PairDatagram = nbio::net::UdpSocket;
+
+/// Two connected, non-blocking datagram sockets: `UnixDatagram::pair()` on
+/// Unix, two loopback UDP sockets connected to each other on Windows.
+#[cfg(feature = "net")]
+pub fn datagram_pair() -> (PairDatagram, PairDatagram) {
+    #[cfg(unix)]
+    {
+        nbio::net::UnixDatagram::pair().unwrap()
+    }
+    #[cfg(windows)]
+    {
+        let a = nbio::net::UdpSocket::bind(any_local_address()).unwrap();
+        let b = nbio::net::UdpSocket::bind(any_local_address()).unwrap();
+        a.connect(b.local_addr().unwrap()).unwrap();
+        b.connect(a.local_addr().unwrap()).unwrap();
+        (a, b)
+    }
+}
+
+/// Two ends of one loopback TCP connection (127.0.0.1), both std streams
+/// in non-blocking mode. The connection is fully established on return.
+pub fn std_tcp_pair() -> (std::net::TcpStream, std::net::TcpStream) {
+    let listener = std::net::TcpListener::bind(any_local_address()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Blocking connect and accept: the handshake completes in the kernel,
+    // so neither call waits on the other.
+    let a = std::net::TcpStream::connect(addr).unwrap();
+    let (b, _) = listener.accept().unwrap();
+    a.set_nonblocking(true).unwrap();
+    b.set_nonblocking(true).unwrap();
+    (a, b)
+}
+
+/// Two ends of one loopback TCP connection as nbio streams (see
+/// [`std_tcp_pair`]).
+#[cfg(feature = "net")]
+pub fn tcp_pair() -> (nbio::net::TcpStream, nbio::net::TcpStream) {
+    let (a, b) = std_tcp_pair();
+    (
+        nbio::net::TcpStream::from_std(a),
+        nbio::net::TcpStream::from_std(b),
+    )
+}
+
+/// Asserts the socket handle is not inheritable by child processes, the
+/// Windows counterpart of `FD_CLOEXEC` (`WSA_FLAG_NO_HANDLE_INHERIT`).
+#[cfg(windows)]
+pub fn assert_cloexec<S: std::os::windows::io::AsRawSocket>(socket: &S) {
+    use windows_sys::Win32::Foundation::{GetHandleInformation, HANDLE_FLAG_INHERIT};
+    let mut flags = 0u32;
+    // SAFETY: the socket is live for the call; `flags` is a valid out
+    // pointer for a `u32`.
+    let ok = unsafe { GetHandleInformation(socket.as_raw_socket() as _, &mut flags) };
+    assert!(
+        ok != 0,
+        "GetHandleInformation failed: {}",
+        io::Error::last_os_error()
+    );
+    assert!(
+        flags & HANDLE_FLAG_INHERIT == 0,
+        "socket handle is inheritable"
+    );
 }
 
 /// Compile-time check that a type is `Send + Sync`.
