@@ -8,7 +8,9 @@
 //! deregistering a source that is not registered with *this* selector is
 //! `NotFound`. Dropping a registered source deregisters it, which cancels
 //! its AFD request; the `SockState` itself lives on until the request's
-//! packet is dequeued.
+//! packet is dequeued. Deregistering keeps the source's reference to its
+//! `SockState`, which the next `register` hands back to the selector for
+//! reuse, so register/deregister cycles do not allocate.
 //!
 //! Without `os-poll` nothing can be registered and `do_io` is a plain call.
 
@@ -30,6 +32,10 @@ mod registered {
 
     pub(crate) struct IoSourceState {
         registration: Option<Registration>,
+        /// The state of the last registration after a deregistration, kept
+        /// so that registering again can reuse its allocation (the selector
+        /// decides whether it can; see `Selector::register`).
+        spare: Option<Arc<SockState>>,
     }
 
     struct Registration {
@@ -48,7 +54,10 @@ mod registered {
 
     impl IoSourceState {
         pub(crate) fn new() -> IoSourceState {
-            IoSourceState { registration: None }
+            IoSourceState {
+                registration: None,
+                spare: None,
+            }
         }
 
         #[inline]
@@ -77,7 +86,7 @@ mod registered {
             if self.registration.is_some() {
                 return Err(io::ErrorKind::AlreadyExists.into());
             }
-            let state = selector.register(socket, token, interests)?;
+            let state = selector.register(socket, token, interests, self.spare.take())?;
             self.registration = Some(Registration {
                 selector: selector.clone(),
                 state,
@@ -108,7 +117,9 @@ mod registered {
             match &self.registration {
                 Some(reg) if reg.selector.same_as(selector) => {
                     let reg = self.registration.take().expect("checked above");
-                    selector.deregister(&reg.state)
+                    let res = selector.deregister(&reg.state);
+                    self.spare = Some(reg.state);
+                    res
                 }
                 _ => Err(io::ErrorKind::NotFound.into()),
             }

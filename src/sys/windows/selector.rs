@@ -40,6 +40,13 @@
 //!   flight. Dropping the selector cancels every request in flight and drains
 //!   their packets; a request whose packet never arrives leaks its state
 //!   rather than freeing memory the kernel may still write.
+//! * **No steady-state allocation.** A deregistered source keeps its
+//!   `SockState`; registering it again reuses the allocation only when
+//!   `Arc::get_mut` proves nothing else refers to it (no request in flight,
+//!   not in the table, not queued) and its helper handle belongs to the same
+//!   selector — otherwise a new one is allocated and the old one lives on
+//!   until its packet arrives. The update queue and the table keep their
+//!   capacity.
 //! * **Timeouts.** `GetQueuedCompletionStatusEx` takes whole milliseconds and
 //!   may wake up to a timer tick early, so `select` loops until the deadline
 //!   has really passed (or an event arrived); it also loops after packets
@@ -266,36 +273,79 @@ impl Selector {
         }
     }
 
-    /// Registers `socket`; returns its new state.
+    /// Registers `socket`; returns its state. `recycled` is the state of an
+    /// earlier registration of the same source: it is reused (no allocation)
+    /// when nothing else refers to it any more — no request in flight, not
+    /// in the table or on the update queue — and it belongs to this
+    /// selector; otherwise a new state is allocated.
     pub(crate) fn register(
         &self,
         socket: RawSocket,
         token: Token,
         interests: Interest,
+        recycled: Option<Arc<SockState>>,
     ) -> io::Result<Arc<SockState>> {
-        let base_socket = afd::base_socket(socket)?;
-        let afd = self.afd_for_new_socket()?;
+        let base_socket = afd::base_socket(socket)? as usize;
         let flags = interest_flags(interests);
-        let state = Arc::new(SockState {
-            request: UnsafeCell::new(RequestBuffers {
-                iosb: IO_STATUS_BLOCK::default(),
-                info: PollInfo::zeroed(),
+        let state = match recycled.and_then(|old| self.recycle(old, base_socket, token, flags)) {
+            Some(state) => state,
+            None => Arc::new(SockState {
+                request: UnsafeCell::new(RequestBuffers {
+                    iosb: IO_STATUS_BLOCK::default(),
+                    info: PollInfo::zeroed(),
+                }),
+                inner: Mutex::new(SockInner {
+                    afd: self.afd_for_new_socket()?,
+                    base_socket,
+                    token,
+                    interests: flags,
+                    armed: flags,
+                    request: Request::Idle,
+                    deleted: false,
+                    queued: false,
+                }),
             }),
-            inner: Mutex::new(SockInner {
-                afd,
-                base_socket: base_socket as usize,
-                token,
-                interests: flags,
-                armed: flags,
-                request: Request::Idle,
-                deleted: false,
-                queued: false,
-            }),
-        });
+        };
         lock(&self.shared.states).insert(addr(&state), Arc::clone(&state));
         self.enqueue(&state, &mut lock(&state.inner));
         self.changed();
         Ok(state)
+    }
+
+    /// Resets `state` for a new registration if this is the only reference
+    /// to it (so no request is in flight: a request owns a count until its
+    /// packet is dequeued) and its helper handle belongs to this selector.
+    fn recycle(
+        &self,
+        mut state: Arc<SockState>,
+        base_socket: usize,
+        token: Token,
+        flags: u32,
+    ) -> Option<Arc<SockState>> {
+        let unique = Arc::get_mut(&mut state)?;
+        let inner = unique
+            .inner
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let ours = lock(&self.shared.afd_group)
+            .iter()
+            .any(|afd| Arc::ptr_eq(afd, &inner.afd));
+        if !ours {
+            return None;
+        }
+        debug_assert!(inner.request == Request::Idle && !inner.queued);
+        inner.base_socket = base_socket;
+        inner.token = token;
+        inner.interests = flags;
+        inner.armed = flags;
+        inner.request = Request::Idle;
+        inner.deleted = false;
+        inner.queued = false;
+        *unique.request.get_mut() = RequestBuffers {
+            iosb: IO_STATUS_BLOCK::default(),
+            info: PollInfo::zeroed(),
+        };
+        Some(state)
     }
 
     /// Replaces the token and interests of `state` and re-arms everything.
@@ -376,8 +426,16 @@ impl Selector {
 
     /// Issues, replaces or leaves alone the request of every queued socket.
     fn flush_updates(&self) {
-        let queue = mem::take(&mut *lock(&self.shared.update_queue));
-        for state in queue {
+        // One at a time: the queue's lock is not held while a state's is
+        // taken (`enqueue` nests them the other way round), and the queue
+        // keeps its capacity, so steady-state flushes do not allocate.
+        // States queued after this point are flushed by whoever queued them
+        // (see `select`) or by the next flush.
+        let pending = lock(&self.shared.update_queue).len();
+        for _ in 0..pending {
+            let Some(state) = lock(&self.shared.update_queue).pop_front() else {
+                break;
+            };
             let mut inner = lock(&state.inner);
             inner.queued = false;
             if inner.deleted {
