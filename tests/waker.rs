@@ -242,3 +242,62 @@ fn debug_is_implemented() {
     let text = format!("{waker:?}");
     assert!(text.starts_with("Waker"), "{text}");
 }
+
+/// Wakes coalesce (no system call while one is pending), but a wake issued
+/// after the previous wake event was delivered must always produce a new
+/// event. The producer starts each round by publishing its number and waking
+/// one to three times (the extra wakes must merge), then waits until the
+/// consumer has seen an event after that point. A lost wake leaves the
+/// consumer waiting and fails the round at its deadline.
+#[test]
+fn no_wake_is_lost_across_many_rounds() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    const ROUNDS: usize = if cfg!(debug_assertions) {
+        20_000
+    } else {
+        100_000
+    };
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let waker = Arc::new(Waker::new(poll.registry(), Token(7)).unwrap());
+    let requested = Arc::new(AtomicUsize::new(0));
+    let acked = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+
+    let producer = {
+        let (waker, requested, acked, done) = (
+            Arc::clone(&waker),
+            Arc::clone(&requested),
+            Arc::clone(&acked),
+            Arc::clone(&done),
+        );
+        thread::spawn(move || {
+            for round in 1..=ROUNDS {
+                requested.store(round, Ordering::SeqCst);
+                for _ in 0..1 + round % 3 {
+                    waker.wake().unwrap();
+                }
+                let end = Instant::now() + DEADLINE;
+                while acked.load(Ordering::SeqCst) < round {
+                    assert!(Instant::now() < end, "wake of round {round} was lost");
+                    thread::yield_now();
+                }
+            }
+            done.store(true, Ordering::SeqCst);
+        })
+    };
+
+    let end = Instant::now() + DEADLINE * 6;
+    while !done.load(Ordering::SeqCst) && !producer.is_finished() {
+        assert!(Instant::now() < end, "stress test did not finish in time");
+        poll.poll(&mut events, Some(Duration::from_millis(100)))
+            .unwrap();
+        if events.iter().any(|e| e.token() == Token(7)) {
+            // Everything requested before this event was delivered is
+            // covered by it.
+            acked.store(requested.load(Ordering::SeqCst), Ordering::SeqCst);
+        }
+    }
+    producer.join().expect("producer failed");
+    assert_eq!(acked.load(Ordering::SeqCst), ROUNDS);
+}

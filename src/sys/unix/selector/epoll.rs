@@ -38,16 +38,20 @@
 //!   duplicates with `F_DUPFD_CLOEXEC`. An epoll instance is shared across
 //!   `fork`; a child must not use its parent's `Poll`.
 
+use crate::sys::unix::waker::WakeSlot;
 use crate::sys::unix::{cvt, timeout_ms};
 use crate::{Interest, Token};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// One epoll instance. Clones (`try_clone`) are `dup`s of the same instance.
+/// One epoll instance. Clones (`try_clone`) are `dup`s of the same instance
+/// and share the waker's coalescing slot.
 #[derive(Debug)]
 pub(crate) struct Selector {
     ep: OwnedFd,
+    wake_slot: Arc<WakeSlot>,
 }
 
 impl Selector {
@@ -58,12 +62,18 @@ impl Selector {
         // SAFETY: `fd` was just created by the kernel and is owned by nobody
         // else.
         let ep = unsafe { OwnedFd::from_raw_fd(fd) };
-        Ok(Selector { ep })
+        Ok(Selector {
+            ep,
+            wake_slot: Arc::default(),
+        })
     }
 
     pub(crate) fn try_clone(&self) -> io::Result<Selector> {
         // `OwnedFd::try_clone` duplicates with F_DUPFD_CLOEXEC.
-        self.ep.try_clone().map(|ep| Selector { ep })
+        self.ep.try_clone().map(|ep| Selector {
+            ep,
+            wake_slot: Arc::clone(&self.wake_slot),
+        })
     }
 
     pub(crate) fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
@@ -88,7 +98,14 @@ impl Selector {
         })?;
         // SAFETY: the kernel initialised exactly `n` (<= capacity) entries.
         unsafe { events.set_len(n as usize) };
+        self.wake_slot
+            .delivered(events.iter().map(|e| e.u64 as usize));
         Ok(())
+    }
+
+    /// The slot through which this selector's first `Waker` coalesces.
+    pub(crate) fn wake_slot(&self) -> Option<Arc<WakeSlot>> {
+        Some(Arc::clone(&self.wake_slot))
     }
 
     pub(crate) fn register(&self, fd: RawFd, token: Token, interests: Interest) -> io::Result<()> {

@@ -125,6 +125,14 @@ pub(crate) struct Selector {
 }
 
 impl Selector {
+    /// Wakes do not coalesce on kqueue's registered-pipe waker (NetBSD,
+    /// OpenBSD, forced pipe): every wake writes. `EVFILT_USER` triggers are
+    /// merged by the kernel itself.
+    #[allow(dead_code)] // only the registered-pipe waker asks
+    pub(crate) fn wake_slot(&self) -> Option<std::sync::Arc<crate::sys::unix::waker::WakeSlot>> {
+        None
+    }
+
     pub(crate) fn new() -> io::Result<Selector> {
         new_kqueue().map(|kq| Selector { kq })
     }

@@ -438,9 +438,20 @@ impl Selector {
         self.shared.has_waker.store(true, Ordering::Release);
     }
 
+    /// Coalesced: only the wake that finds no wake pending pokes the
+    /// notifier. `collect` clears the flag when it reports the wake, before
+    /// `select` returns, so a wake after that delivery always pokes again and
+    /// a skipped wake is merged into an event still to be delivered (the
+    /// argument of `waker/coalesce.rs`).
     fn wake(&self) -> io::Result<()> {
-        self.shared.wake_pending.store(true, Ordering::Release);
-        self.shared.notifier.notify()
+        if self.shared.wake_pending.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let res = self.shared.notifier.notify();
+        if res.is_err() {
+            self.shared.wake_pending.store(false, Ordering::Release);
+        }
+        res
     }
 }
 
