@@ -7,37 +7,10 @@
 //! blocked direction. Debug builds also remember which `Poll` the source was
 //! registered with, to report misuse with mio's exact errors.
 
+use crate::sys::AsRawSource;
 use crate::{event, sys, Interest, Registry, Token};
 use std::io;
 use std::ops::Deref;
-
-/// The OS handle a source is registered by: a file descriptor on Unix, a
-/// socket on Windows.
-#[cfg(unix)]
-pub(crate) type RawSource = std::os::fd::RawFd;
-/// The OS handle a source is registered by: a file descriptor on Unix, a
-/// socket on Windows.
-#[cfg(windows)]
-pub(crate) type RawSource = std::os::windows::io::RawSocket;
-
-/// Objects that can hand their OS handle to the selector.
-pub(crate) trait AsRawSource {
-    fn as_raw_source(&self) -> RawSource;
-}
-
-#[cfg(unix)]
-impl<T: std::os::fd::AsRawFd> AsRawSource for T {
-    fn as_raw_source(&self) -> RawSource {
-        self.as_raw_fd()
-    }
-}
-
-#[cfg(windows)]
-impl<T: std::os::windows::io::AsRawSocket> AsRawSource for T {
-    fn as_raw_source(&self) -> RawSource {
-        self.as_raw_socket()
-    }
-}
 
 pub(crate) struct IoSource<T> {
     state: sys::IoSourceState,

@@ -31,6 +31,19 @@ cfg_net! {
     pub(crate) mod net;
 }
 
+/// Objects that can hand their OS handle (here a file descriptor) to the
+/// selector; `IoSource` registers through it.
+#[allow(dead_code)] // used by `IoSource`, which needs `net` or `os-ext`
+pub(crate) trait AsRawSource {
+    fn as_raw_source(&self) -> RawFd;
+}
+
+impl<T: std::os::fd::AsRawFd> AsRawSource for T {
+    fn as_raw_source(&self) -> RawFd {
+        self.as_raw_fd()
+    }
+}
+
 /// Creates a pipe whose ends are non-blocking and close-on-exec:
 /// `(read end, write end)`.
 #[allow(dead_code)] // used by `unix::pipe` and the pipe notifier

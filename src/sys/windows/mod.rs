@@ -57,6 +57,20 @@ pub(crate) use self::io_source_state::IoSourceState;
 #[cfg(feature = "net")]
 pub(crate) mod net;
 
+/// Objects that can hand their OS handle (here a socket) to the selector;
+/// `IoSource` registers through it.
+#[cfg(feature = "net")]
+pub(crate) trait AsRawSource {
+    fn as_raw_source(&self) -> std::os::windows::io::RawSocket;
+}
+
+#[cfg(feature = "net")]
+impl<T: std::os::windows::io::AsRawSocket> AsRawSource for T {
+    fn as_raw_source(&self) -> std::os::windows::io::RawSocket {
+        self.as_raw_socket()
+    }
+}
+
 /// Converts a Win32 `BOOL` result into an `io::Result`, reading the thread's
 /// last error when the call failed.
 #[cfg(feature = "os-poll")]

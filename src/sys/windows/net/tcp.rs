@@ -38,10 +38,10 @@ pub(crate) fn accept(listener: &net::TcpListener) -> io::Result<(net::TcpStream,
 
 /// Clears `HANDLE_FLAG_INHERIT`, so child processes do not get the socket.
 fn set_no_inherit(socket: &impl AsRawSocket) -> io::Result<()> {
+    let handle = socket.as_raw_socket() as HANDLE;
     // SAFETY: a socket is a kernel handle; SetHandleInformation only changes
     // its inheritance flag and reports an invalid handle as an error.
-    let ok =
-        unsafe { SetHandleInformation(socket.as_raw_socket() as HANDLE, HANDLE_FLAG_INHERIT, 0) };
+    let ok = unsafe { SetHandleInformation(handle, HANDLE_FLAG_INHERIT, 0) };
     if ok == 0 {
         Err(io::Error::last_os_error())
     } else {
