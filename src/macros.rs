@@ -257,6 +257,40 @@ macro_rules! cfg_epoll {
     };
 }
 
+/// epoll builds that may call `epoll_pwait2` for sub-millisecond timeouts
+/// (probed at run time): glibc and musl Linux, not Android (whose seccomp
+/// policy kills on unknown calls) and not Miri.
+#[allow(unused_macros)]
+macro_rules! cfg_epoll_pwait2 {
+    ($($item:item)*) => {
+        $(
+            #[cfg(all(
+                not(nbio_force_poll),
+                target_os = "linux",
+                any(target_env = "gnu", target_env = "musl"),
+                not(miri)
+            ))]
+            $item
+        )*
+    };
+}
+
+/// epoll builds that never call `epoll_pwait2`.
+#[allow(unused_macros)]
+macro_rules! cfg_not_epoll_pwait2 {
+    ($($item:item)*) => {
+        $(
+            #[cfg(not(all(
+                not(nbio_force_poll),
+                target_os = "linux",
+                any(target_env = "gnu", target_env = "musl"),
+                not(miri)
+            )))]
+            $item
+        )*
+    };
+}
+
 /// Apple platforms and the BSDs use kqueue (unless `--cfg nbio_force_poll`).
 #[allow(unused_macros)] // not every platform uses every backend
 macro_rules! cfg_kqueue {

@@ -83,6 +83,25 @@ fn tiny_timeouts_return_ok_and_empty() {
     }
 }
 
+#[test]
+fn timeouts_never_expire_early() {
+    // Sub-millisecond, whole and mixed timeouts: whatever the backend's
+    // resolution, an idle poll must not return before its timeout.
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(16);
+    for micros in [0, 1, 100, 999, 1_000, 1_500, 5_000] {
+        let timeout = Duration::from_micros(micros);
+        let start = std::time::Instant::now();
+        poll.poll(&mut events, Some(timeout)).unwrap();
+        let elapsed = start.elapsed();
+        assert!(events.is_empty(), "unexpected events: {events:?}");
+        assert!(
+            elapsed >= timeout,
+            "poll({timeout:?}) returned after {elapsed:?}"
+        );
+    }
+}
+
 /// Polls with a huge timeout while another thread wakes the poll. A
 /// timeout that overflowed (to a negative or zero value) would make the
 /// first call error or return empty.

@@ -27,9 +27,10 @@
 //!   directions are shut; `EPOLLRDHUP` (requested with readable interest) is
 //!   the peer's half-close; a bare `EPOLLERR` on a pipe's write end means the
 //!   reader is gone. A local `shutdown(SHUT_WR)` produces no event.
-//! * **Timeouts are milliseconds** (epoll_wait(2)): a non-zero timeout is
+//! * **Timeouts**: `epoll_wait` takes milliseconds; a non-zero timeout is
 //!   rounded *up* so it never becomes a busy loop, and clamped to
-//!   `c_int::MAX` ms.
+//!   `c_int::MAX` ms. Waits with a sub-millisecond part use `epoll_pwait2`
+//!   (nanoseconds) where the kernel has it: see `epoll_wait.rs`.
 //! * **`EINTR`** (epoll_wait(2) ERRORS) is returned as `Interrupted`, never
 //!   retried, so signal handlers can break the loop.
 //! * **`maxevents` must be positive** (epoll_wait(2) ERRORS, `EINVAL`): an
@@ -38,8 +39,8 @@
 //!   duplicates with `F_DUPFD_CLOEXEC`. An epoll instance is shared across
 //!   `fork`; a child must not use its parent's `Poll`.
 
+use crate::sys::unix::cvt;
 use crate::sys::unix::waker::WakeSlot;
-use crate::sys::unix::{cvt, timeout_ms};
 use crate::{Interest, Token};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -84,20 +85,7 @@ impl Selector {
                 "`Events` has zero capacity: poll cannot return any event",
             ));
         }
-        let max_events = events.capacity().min(libc::c_int::MAX as usize) as libc::c_int;
-        // SAFETY: the pointer and `max_events` describe the vector's spare
-        // capacity (it is empty), which the kernel fills with at most
-        // `max_events` initialised `epoll_event`s.
-        let n = cvt(unsafe {
-            libc::epoll_wait(
-                self.ep.as_raw_fd(),
-                events.as_mut_ptr(),
-                max_events,
-                timeout_ms(timeout),
-            )
-        })?;
-        // SAFETY: the kernel initialised exactly `n` (<= capacity) entries.
-        unsafe { events.set_len(n as usize) };
+        super::epoll_wait::wait(self.ep.as_raw_fd(), events, timeout)?;
         self.wake_slot
             .delivered(events.iter().map(|e| e.u64 as usize));
         Ok(())

@@ -9,6 +9,7 @@
 
 cfg_epoll! {
     mod epoll;
+    mod epoll_wait;
     pub(crate) use self::epoll::{event, Event, Events, Selector};
     #[cfg(any(feature = "net", feature = "os-ext"))]
     pub(crate) use super::stateless_io_source::IoSourceState;

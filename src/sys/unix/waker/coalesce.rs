@@ -68,7 +68,10 @@ impl WakeSlot {
     /// clears `pending` if the waker's event is among them.
     #[inline]
     pub(crate) fn delivered<I: IntoIterator<Item = usize>>(&self, tokens: I) {
-        if !self.claimed.load(Ordering::Acquire) {
+        // Nothing to clear: no wake is pending (a batch can only hold this
+        // waker's event if `begin_wake` set the flag before its write, and
+        // the kernel returned the batch after that write), or no waker.
+        if !self.pending.load(Ordering::Acquire) || !self.claimed.load(Ordering::Acquire) {
             return;
         }
         let token = self.token.load(Ordering::Relaxed);

@@ -1,0 +1,167 @@
+//! Sub-millisecond poll timeouts: never early, and still working when the
+//! kernel refuses `epoll_pwait2`.
+//!
+//! The refusal is produced for real: a child process (this test binary run
+//! again with one test selected) installs a seccomp filter that fails
+//! `epoll_pwait2` with `ENOSYS` (an old kernel) or `EPERM` (a container's
+//! filter), then polls with sub-millisecond timeouts.
+//!
+//! Linux only (glibc and musl builds, where nbio uses `epoll_pwait2`); not
+//! under Miri, which cannot run child processes.
+#![cfg(all(
+    target_os = "linux",
+    any(target_env = "gnu", target_env = "musl"),
+    not(miri)
+))]
+
+mod util;
+
+use nbio::net::UnixStream;
+use nbio::{Events, Interest, Poll, Token};
+use std::io::Write;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Set in the child to the errno its filter makes `epoll_pwait2` fail with.
+const CHILD_ENV: &str = "NBIO_TEST_PWAIT2_ERRNO";
+
+const SUB_MS: [Duration; 4] = [
+    Duration::from_nanos(1),
+    Duration::from_micros(100),
+    Duration::from_micros(999),
+    Duration::from_micros(1_500),
+];
+
+/// Polls an idle `Poll` with each sub-millisecond timeout and checks none
+/// returns before its timeout, then checks a ready event still arrives.
+fn sub_millisecond_waits_work() {
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let (mut a, b) = UnixStream::pair().unwrap();
+    poll.registry()
+        .register(&mut a, Token(1), Interest::READABLE)
+        .unwrap();
+    for _ in 0..3 {
+        for timeout in SUB_MS {
+            let start = Instant::now();
+            poll.poll(&mut events, Some(timeout)).unwrap();
+            let elapsed = start.elapsed();
+            assert!(events.is_empty(), "unexpected events: {events:?}");
+            assert!(
+                elapsed >= timeout,
+                "poll({timeout:?}) returned early, after {elapsed:?}"
+            );
+        }
+    }
+    (&b).write_all(b"x").unwrap();
+    poll.poll(&mut events, Some(Duration::from_micros(100)))
+        .unwrap();
+    if events.is_empty() {
+        // The write is already visible to the kernel; a generous retry
+        // only guards against a scheduler hiccup.
+        poll.poll(&mut events, Some(util::DEADLINE)).unwrap();
+    }
+    let event = events.iter().next().expect("no readable event");
+    assert_eq!(event.token(), Token(1));
+    assert!(event.is_readable());
+}
+
+#[test]
+fn sub_millisecond_timeouts_never_return_early() {
+    sub_millisecond_waits_work();
+}
+
+/// Installs a seccomp filter on this thread failing `epoll_pwait2` with
+/// `errno`; every other system call is allowed.
+fn refuse_epoll_pwait2(errno: i32) {
+    let nr = libc::SYS_epoll_pwait2 as u32;
+    let mut filter = [
+        // A = seccomp_data.nr (offset 0)
+        bpf(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0, 0, 0),
+        // if A == nr fall through to the refusal, else skip it
+        bpf(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K, 0, 1, nr),
+        bpf(
+            libc::BPF_RET | libc::BPF_K,
+            0,
+            0,
+            libc::SECCOMP_RET_ERRNO | errno as u32,
+        ),
+        bpf(libc::BPF_RET | libc::BPF_K, 0, 0, libc::SECCOMP_RET_ALLOW),
+    ];
+    let program = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_mut_ptr(),
+    };
+    // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only; it is
+    // required before an unprivileged process may install a filter.
+    let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+    assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+    // SAFETY: `program` points to `filter`, both alive for the call; the
+    // kernel copies the program.
+    let rc = unsafe {
+        libc::prctl(
+            libc::PR_SET_SECCOMP,
+            libc::SECCOMP_MODE_FILTER,
+            &program as *const libc::sock_fprog,
+        )
+    };
+    assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+}
+
+fn bpf(code: u32, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
+    libc::sock_filter {
+        code: code as u16,
+        jt,
+        jf,
+        k,
+    }
+}
+
+/// In the child: refuse the call, check the filter works, then poll.
+/// In the parent (the normal test run): nothing, the two tests below
+/// start the children.
+#[test]
+fn child_with_refused_epoll_pwait2() {
+    let Ok(errno) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let errno: i32 = errno.parse().unwrap();
+    refuse_epoll_pwait2(errno);
+    // SAFETY: a direct system call with invalid arguments; the filter
+    // answers before the kernel would look at them.
+    let rc = unsafe { libc::syscall(libc::SYS_epoll_pwait2, -1, 0, 0, 0, 0, 0) };
+    assert_eq!(rc, -1);
+    assert_eq!(std::io::Error::last_os_error().raw_os_error(), Some(errno));
+    sub_millisecond_waits_work();
+    println!("refused-pwait2 child: ok");
+}
+
+fn run_child(errno: i32) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_with_refused_epoll_pwait2",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, errno.to_string())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("refused-pwait2 child: ok"),
+        "child failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn falls_back_when_epoll_pwait2_is_not_implemented() {
+    run_child(libc::ENOSYS);
+}
+
+#[test]
+fn falls_back_when_a_seccomp_filter_refuses_epoll_pwait2() {
+    run_child(libc::EPERM);
+}

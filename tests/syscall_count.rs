@@ -1,0 +1,320 @@
+//! System-call accounting: counts, never times.
+//!
+//! * A loopback TCP ping-pong round trip costs at most six system calls on
+//!   epoll (two waits, two reads, two writes) and no more than mio's. The
+//!   loop runs in a child process (this test binary run again with one test
+//!   selected) under `strace -f`; markers (`close(-4242)`, `close(-4243)`)
+//!   bracket the measured rounds. The loop reads each 1-byte message once
+//!   instead of reading on to `WouldBlock`, which epoll's edge triggering
+//!   allows when the peer sends nothing more (the count being measured);
+//!   the poll(2) backend needs the `WouldBlock` to re-arm, so the test is
+//!   ignored there. Skipped, with the reason printed, when
+//!   strace is not installed or cannot trace here; `.ci/run` installs it.
+//! * A sub-millisecond timeout is passed to the kernel in nanoseconds
+//!   (`epoll_pwait2`) when the kernel has the call, with no probe repeated.
+//! * A wake while another is pending makes no system call: the thread's
+//!   write count from `/proc/thread-self/io` (`syscw`) is compared before and
+//!   after.
+//!
+//! Linux only; not under Miri (no child processes, no /proc).
+#![cfg(all(target_os = "linux", not(miri)))]
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::Duration;
+
+/// Names the crate the child's ping-pong runs on ("nbio" or "mio").
+const CHILD_ENV: &str = "NBIO_TEST_SYSCALL_CHILD";
+const WARM_UP: usize = 200;
+const ROUNDS: usize = 1_000;
+const START_MARKER: i32 = -4242;
+const END_MARKER: i32 = -4243;
+
+/// A ping-pong loop over one loopback TCP connection, written once for any
+/// crate with mio's API.
+macro_rules! ping_pong {
+    ($krate:ident) => {{
+        use std::io::{Read, Write};
+        use $krate::net::{TcpListener, TcpStream};
+        use $krate::{Events, Interest, Poll, Token};
+
+        fn wait(poll: &mut Poll, events: &mut Events, token: Token) {
+            loop {
+                poll.poll(events, Some(Duration::from_secs(10))).unwrap();
+                assert!(!events.is_empty(), "no event within 10 s");
+                if events.iter().any(|e| e.token() == token && e.is_readable()) {
+                    return;
+                }
+            }
+        }
+
+        /// Reads exactly one byte. The peer sends nothing more until it
+        /// gets a reply, so no read to `WouldBlock` is needed.
+        fn read_one(mut s: &TcpStream) {
+            let mut buf = [0u8; 1];
+            assert_eq!(s.read(&mut buf).unwrap(), 1);
+        }
+
+        let mut poll = Poll::new().unwrap();
+        let mut events = Events::with_capacity(16);
+        let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let mut client = TcpStream::from_std(
+            std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap(),
+        );
+        client.set_nodelay(true).unwrap();
+        let mut server = loop {
+            match listener.accept() {
+                Ok((s, _)) => break s,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::yield_now(),
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        server.set_nodelay(true).unwrap();
+        client.set_nonblocking_for_test();
+        let (c, s) = (Token(0), Token(1));
+        poll.registry()
+            .register(&mut client, c, Interest::READABLE)
+            .unwrap();
+        poll.registry()
+            .register(&mut server, s, Interest::READABLE)
+            .unwrap();
+        let mut round_trip = |poll: &mut Poll| {
+            (&client).write_all(b"p").unwrap();
+            wait(poll, &mut events, s);
+            read_one(&server);
+            (&server).write_all(b"q").unwrap();
+            wait(poll, &mut events, c);
+            read_one(&client);
+        };
+        for _ in 0..WARM_UP {
+            round_trip(&mut poll);
+        }
+        marker(START_MARKER);
+        for _ in 0..ROUNDS {
+            round_trip(&mut poll);
+        }
+        marker(END_MARKER);
+    }};
+}
+
+/// `from_std` does not change blocking mode; std's `connect` gives a
+/// blocking socket, so make it non-blocking the way both crates expect.
+trait SetNonblocking {
+    fn set_nonblocking_for_test(&self);
+}
+
+impl<T: std::os::fd::AsRawFd> SetNonblocking for T {
+    fn set_nonblocking_for_test(&self) {
+        // SAFETY: `as_raw_fd` is an open socket owned by `self` for the
+        // duration of the borrow; F_GETFL/F_SETFL take integer arguments.
+        let rc = unsafe {
+            let flags = libc::fcntl(self.as_raw_fd(), libc::F_GETFL);
+            libc::fcntl(self.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK)
+        };
+        assert_eq!(rc, 0);
+    }
+}
+
+/// A system call strace shows with a recognisable argument and that has
+/// no effect: closing a negative fd fails with `EBADF`.
+fn marker(n: i32) {
+    // SAFETY: closing an invalid (negative) descriptor only fails.
+    unsafe { libc::close(n) };
+}
+
+/// In the child: runs the loop on the crate named by `CHILD_ENV`. In the
+/// normal test run: nothing.
+#[test]
+fn child_ping_pong() {
+    match std::env::var(CHILD_ENV).as_deref() {
+        Ok("nbio") => ping_pong!(nbio),
+        Ok("mio") => ping_pong!(mio),
+        Ok("timeouts") => sub_millisecond_timeouts(),
+        _ => return,
+    }
+    println!("syscall child: ok");
+}
+
+/// Ten idle polls with a sub-millisecond timeout, between the markers.
+fn sub_millisecond_timeouts() {
+    let mut poll = nbio::Poll::new().unwrap();
+    let mut events = nbio::Events::with_capacity(8);
+    poll.poll(&mut events, Some(Duration::from_micros(100)))
+        .unwrap();
+    marker(START_MARKER);
+    for _ in 0..10 {
+        poll.poll(&mut events, Some(Duration::from_micros(100)))
+            .unwrap();
+    }
+    marker(END_MARKER);
+}
+
+/// Runs the child under strace and returns the system calls the measuring
+/// thread made between the markers, by name; `None` if strace is missing or
+/// cannot trace here.
+fn traced_calls(krate: &str) -> Option<BTreeMap<String, usize>> {
+    let trace =
+        std::env::temp_dir().join(format!("nbio-syscalls-{krate}-{}.txt", std::process::id()));
+    let out = Command::new("strace")
+        .arg("-f")
+        .arg("-qq")
+        .arg("-o")
+        .arg(&trace)
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_ping_pong",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, krate)
+        .output();
+    let out = match out {
+        Ok(out) => out,
+        Err(e) => return skip(&format!("strace is not available ({e})")),
+    };
+    let text = std::fs::read_to_string(&trace).unwrap_or_default();
+    let _ = std::fs::remove_file(&trace);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !stdout.contains("syscall child: ok") && text.is_empty() {
+        // strace itself failed (for example ptrace is not permitted).
+        return skip(&format!(
+            "strace could not trace ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    assert!(
+        out.status.success() && stdout.contains("syscall child: ok"),
+        "child failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(calls_between_markers(&text))
+}
+
+/// Reports why a strace test cannot run: a printed skip, or a failure when
+/// `NBIO_REQUIRE_STRACE` is set (CI sets it, having installed strace).
+fn skip<T>(reason: &str) -> Option<T> {
+    if std::env::var_os("NBIO_REQUIRE_STRACE").is_some() {
+        panic!("NBIO_REQUIRE_STRACE is set but {reason}");
+    }
+    println!("SKIPPED: {reason}");
+    None
+}
+
+/// Parses `strace -f -o` output ("PID name(args) = result" per line).
+fn calls_between_markers(text: &str) -> BTreeMap<String, usize> {
+    let start = format!("close({START_MARKER})");
+    let end = format!("close({END_MARKER})");
+    let mut counting: Option<&str> = None;
+    let mut calls = BTreeMap::new();
+    for line in text.lines() {
+        let Some((pid, call)) = line.split_once(' ') else {
+            continue;
+        };
+        let call = call.trim_start();
+        match counting {
+            None if call.starts_with(&start) => counting = Some(pid),
+            Some(p) if p == pid => {
+                if call.starts_with(&end) {
+                    return calls;
+                }
+                // A call interrupted by another thread's line is printed
+                // twice ("<unfinished ...>" then "<... resumed>"): count once.
+                if call.starts_with("<...") {
+                    continue;
+                }
+                let name = call.split('(').next().unwrap_or(call).to_string();
+                *calls.entry(name).or_default() += 1;
+            }
+            _ => {}
+        }
+    }
+    panic!("markers not found in the trace:\n{text}");
+}
+
+fn per_round(calls: &BTreeMap<String, usize>) -> f64 {
+    calls.values().sum::<usize>() as f64 / ROUNDS as f64
+}
+
+#[test]
+#[cfg_attr(
+    nbio_force_poll,
+    ignore = "the poll(2) backend re-arms only after WouldBlock, so this \
+              loop (one read per message) is for epoll's edge triggering"
+)]
+fn ping_pong_costs_at_most_six_system_calls_and_no_more_than_mio() {
+    let Some(nbio) = traced_calls("nbio") else {
+        return;
+    };
+    let Some(mio) = traced_calls("mio") else {
+        return;
+    };
+    println!("nbio, {ROUNDS} round trips: {nbio:?}");
+    println!("mio,  {ROUNDS} round trips: {mio:?}");
+    let (n, m) = (per_round(&nbio), per_round(&mio));
+    println!("system calls per round trip: nbio {n:.3}, mio {m:.3}");
+    assert!(n <= 6.0, "nbio made {n} system calls per round trip");
+    assert!(n <= m, "nbio ({n}) made more system calls than mio ({m})");
+}
+
+/// Whether this kernel implements `epoll_pwait2` (Linux 5.11): with a bad
+/// fd it fails with `EBADF` if it exists, `ENOSYS` if not.
+#[cfg(any(target_env = "gnu", target_env = "musl"))]
+fn kernel_has_epoll_pwait2() -> bool {
+    // SAFETY: a direct system call on an invalid fd; it only fails.
+    let rc = unsafe { libc::syscall(libc::SYS_epoll_pwait2, -1, 0, 0, 0, 0, 0) };
+    rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EBADF)
+}
+
+#[test]
+#[cfg(any(target_env = "gnu", target_env = "musl"))]
+#[cfg_attr(nbio_force_poll, ignore = "poll(2) has millisecond timeouts only")]
+fn sub_millisecond_timeouts_use_epoll_pwait2_where_the_kernel_has_it() {
+    let Some(calls) = traced_calls("timeouts") else {
+        return;
+    };
+    let expected = if kernel_has_epoll_pwait2() {
+        "epoll_pwait2"
+    } else {
+        println!("kernel without epoll_pwait2: expecting the epoll_wait fallback");
+        "epoll_wait"
+    };
+    let mut want = BTreeMap::new();
+    want.insert(expected.to_string(), 10);
+    assert_eq!(calls, want);
+}
+
+/// The number of write-type system calls this thread has made, from the
+/// kernel's per-task I/O accounting; `None` where it is not available.
+fn thread_write_calls() -> Option<u64> {
+    let io = std::fs::read_to_string("/proc/thread-self/io").ok()?;
+    io.lines()
+        .find_map(|l| l.strip_prefix("syscw:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[test]
+fn a_wake_while_one_is_pending_makes_no_system_call() {
+    use nbio::{Events, Poll, Token, Waker};
+    let Some(_) = thread_write_calls() else {
+        println!("SKIPPED: /proc/thread-self/io is not available");
+        return;
+    };
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let waker = Waker::new(poll.registry(), Token(7)).unwrap();
+    for round in 0..3 {
+        let before = thread_write_calls().unwrap();
+        for _ in 0..1_000 {
+            waker.wake().unwrap();
+        }
+        let writes = thread_write_calls().unwrap() - before;
+        assert_eq!(writes, 1, "round {round}: 1,000 wakes made {writes} writes");
+        poll.poll(&mut events, Some(Duration::from_secs(10)))
+            .unwrap();
+        let wakes = events.iter().filter(|e| e.token() == Token(7)).count();
+        assert_eq!(wakes, 1, "round {round}: {events:?}");
+    }
+}
