@@ -104,12 +104,14 @@
 //!   created with fork(2) (kqueue(2) DESCRIPTION), unlike epoll.
 
 use crate::sys::unix::cvt;
+use crate::sys::unix::waker::WakeSlot;
 use crate::{Interest, Token};
 use std::fmt;
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The timeout used when only submitting changes: return at once.
@@ -118,28 +120,36 @@ const NO_WAIT: libc::timespec = libc::timespec {
     tv_nsec: 0,
 };
 
-/// One kqueue. Clones (`try_clone`) are `dup`s of the same queue.
+/// One kqueue. Clones (`try_clone`) are `dup`s of the same queue and share
+/// the waker's coalescing slot.
 #[derive(Debug)]
 pub(crate) struct Selector {
     kq: OwnedFd,
+    wake_slot: Arc<WakeSlot>,
 }
 
 impl Selector {
-    /// Wakes do not coalesce on kqueue's registered-pipe waker (NetBSD,
-    /// OpenBSD, forced pipe): every wake writes. `EVFILT_USER` triggers are
-    /// merged by the kernel itself.
+    /// The slot through which a registered-pipe waker (NetBSD, OpenBSD,
+    /// forced pipe) coalesces its wakes. The `EVFILT_USER` waker never
+    /// claims it: the kernel merges its triggers itself.
     #[allow(dead_code)] // only the registered-pipe waker asks
-    pub(crate) fn wake_slot(&self) -> Option<std::sync::Arc<crate::sys::unix::waker::WakeSlot>> {
-        None
+    pub(crate) fn wake_slot(&self) -> Option<Arc<WakeSlot>> {
+        Some(Arc::clone(&self.wake_slot))
     }
 
     pub(crate) fn new() -> io::Result<Selector> {
-        new_kqueue().map(|kq| Selector { kq })
+        new_kqueue().map(|kq| Selector {
+            kq,
+            wake_slot: Arc::default(),
+        })
     }
 
     pub(crate) fn try_clone(&self) -> io::Result<Selector> {
         // `OwnedFd::try_clone` duplicates with F_DUPFD_CLOEXEC.
-        self.kq.try_clone().map(|kq| Selector { kq })
+        self.kq.try_clone().map(|kq| Selector {
+            kq,
+            wake_slot: Arc::clone(&self.wake_slot),
+        })
     }
 
     pub(crate) fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
@@ -161,6 +171,8 @@ impl Selector {
         let n = kevent(self.kq.as_raw_fd(), &[], out, timeout.as_ref())?;
         // SAFETY: the kernel initialised the first `n` (<= capacity) entries.
         unsafe { events.set_len(n) };
+        self.wake_slot
+            .delivered(events.iter().map(|e| event::token(e).0));
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! A waker made of a notifier registered with the selector under the
 //! waker's token (epoll; kqueue without `EVFILT_USER`): a wake is a single
 //! `write`, and the kernel reports the event. Where the selector offers a
-//! `WakeSlot` (epoll), wakes coalesce: no `write` while a wake is still
+//! `WakeSlot` (epoll, kqueue), wakes coalesce: no `write` while a wake is still
 //! pending (see `coalesce.rs`).
 
 use super::{Notifier, WakeSlot};
