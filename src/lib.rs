@@ -1,10 +1,15 @@
 //! nbio: low-level, cross-platform, non-blocking I/O.
 //!
-//! nbio wraps the operating system's readiness notification facility (epoll on
-//! Linux and Android) behind a small, allocation-free API that is a drop-in
-//! replacement for [mio] 1.x: the same module paths, types, signatures and
-//! semantics. Rename the dependency and existing mio code compiles and behaves
-//! the same.
+//! nbio wraps the operating system's readiness notification facility (epoll
+//! on Linux and Android, kqueue on Apple systems and the BSDs, event ports on
+//! illumos and Solaris, IOCP with AFD on Windows, poll(2) elsewhere) behind a
+//! small, allocation-free API that is a drop-in replacement for [mio] 1.x:
+//! the same module paths, types, signatures and semantics. Rename the
+//! dependency and existing mio code compiles and behaves the same.
+//!
+//! New here? Read the [`guide`]: the event loop, edge triggering, wakers,
+//! timeouts, drop order, portability rules and how to move from mio (tokio
+//! included).
 //!
 //! The moving parts:
 //!
