@@ -133,3 +133,27 @@ fn demo_runs_to_completion() {
         "output: {out}"
     );
 }
+
+#[test]
+fn echo_demo_summary_shows_traffic_and_no_errors() {
+    let mut child = Command::new(example("echo_demo"))
+        .args(["--connections", "50", "--duration", "0.5"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("cannot start echo_demo");
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let out = wait_with_deadline(child, stdout);
+    // A summary row is "  name   value", the value maybe with thousands
+    // separators.
+    let row = |name: &str| {
+        out.lines()
+            .find_map(|line| line.trim().strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name:?} row; output: {out}"))
+            .trim()
+            .replace(',', "")
+    };
+    assert_eq!(row("connections"), "50", "output: {out}");
+    assert_eq!(row("errors"), "0", "output: {out}");
+    let echoed: u64 = row("messages echoed").parse().unwrap();
+    assert!(echoed > 0, "output: {out}");
+}
