@@ -115,6 +115,7 @@ impl Poll {
     ///   capacity of zero.
     /// * [`Unsupported`](io::ErrorKind::Unsupported) without the `os-poll`
     ///   feature.
+    #[inline]
     pub fn poll(&mut self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         self.registry.selector.select(events.sys(), timeout)
     }
@@ -163,6 +164,7 @@ impl Registry {
     /// # #[cfg(not(all(feature = "os-poll", feature = "net")))]
     /// # fn main() {}
     /// ```
+    #[inline]
     pub fn register<S>(&self, source: &mut S, token: Token, interests: Interest) -> io::Result<()>
     where
         S: event::Source + ?Sized,
@@ -185,6 +187,7 @@ impl Registry {
     /// [`NotFound`](io::ErrorKind::NotFound) when the source is not
     /// registered (debug builds: `"I/O source not registered with
     /// `Registry`"`; release builds: epoll's `ENOENT`).
+    #[inline]
     pub fn reregister<S>(&self, source: &mut S, token: Token, interests: Interest) -> io::Result<()>
     where
         S: event::Source + ?Sized,
@@ -207,6 +210,7 @@ impl Registry {
     ///
     /// [`NotFound`](io::ErrorKind::NotFound) when the source is not
     /// registered.
+    #[inline]
     pub fn deregister<S>(&self, source: &mut S) -> io::Result<()>
     where
         S: event::Source + ?Sized,

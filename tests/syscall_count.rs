@@ -19,6 +19,8 @@
 //! Linux only; not under Miri (no child processes, no /proc).
 #![cfg(all(target_os = "linux", not(miri)))]
 
+mod util;
+
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
@@ -295,26 +297,103 @@ fn thread_write_calls() -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// 1,000 wakes, then one poll that must report exactly one waker event;
+/// returns how many writes the wakes made.
+fn wake_round(poll: &mut nbio::Poll, events: &mut nbio::Events, waker: &nbio::Waker) -> u64 {
+    let before = thread_write_calls().unwrap();
+    for _ in 0..1_000 {
+        waker.wake().unwrap();
+    }
+    let writes = thread_write_calls().unwrap() - before;
+    poll.poll(events, Some(Duration::from_secs(10))).unwrap();
+    let wakes = events.iter().filter(|e| e.token() == WAKER).count();
+    assert_eq!(wakes, 1, "{events:?}");
+    writes
+}
+
+const WAKER: nbio::Token = nbio::Token(7);
+
 #[test]
 fn a_wake_while_one_is_pending_makes_no_system_call() {
-    use nbio::{Events, Poll, Token, Waker};
-    let Some(_) = thread_write_calls() else {
+    use nbio::{Events, Poll, Waker};
+    if thread_write_calls().is_none() {
         println!("SKIPPED: /proc/thread-self/io is not available");
         return;
-    };
+    }
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
-    let waker = Waker::new(poll.registry(), Token(7)).unwrap();
-    for round in 0..3 {
-        let before = thread_write_calls().unwrap();
-        for _ in 0..1_000 {
-            waker.wake().unwrap();
-        }
-        let writes = thread_write_calls().unwrap() - before;
-        assert_eq!(writes, 1, "round {round}: 1,000 wakes made {writes} writes");
+    let waker = Waker::new(poll.registry(), WAKER).unwrap();
+    // Nothing delivered yet: the first wake writes, the rest merge.
+    assert_eq!(wake_round(&mut poll, &mut events, &waker), 1);
+    // After a delivery, with the poller not blocked: epoll reports the wake
+    // at the next poll without any write; poll(2) writes once.
+    for round in 1..4 {
+        let writes = wake_round(&mut poll, &mut events, &waker);
+        assert!(
+            writes <= 1,
+            "round {round}: 1,000 wakes made {writes} writes"
+        );
+    }
+}
+
+#[test]
+fn a_blocked_poller_is_woken_by_one_write() {
+    use nbio::{Events, Poll, Waker};
+    use std::sync::Arc;
+    if thread_write_calls().is_none() {
+        println!("SKIPPED: /proc/thread-self/io is not available");
+        return;
+    }
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let waker = Arc::new(Waker::new(poll.registry(), WAKER).unwrap());
+    for _ in 0..3 {
+        // Deliver one wake first so every round starts from "delivered".
+        waker.wake().unwrap();
         poll.poll(&mut events, Some(Duration::from_secs(10)))
             .unwrap();
-        let wakes = events.iter().filter(|e| e.token() == Token(7)).count();
-        assert_eq!(wakes, 1, "round {round}: {events:?}");
+        let remote = Arc::clone(&waker);
+        let poller = util::current_tid();
+        let waking = std::thread::spawn(move || {
+            util::wait_until_blocked(poller);
+            let before = thread_write_calls().unwrap();
+            for _ in 0..1_000 {
+                remote.wake().unwrap();
+            }
+            thread_write_calls().unwrap() - before
+        });
+        poll.poll(&mut events, Some(Duration::from_secs(10)))
+            .unwrap();
+        let writes = waking.join().unwrap();
+        assert!(events.iter().any(|e| e.token() == WAKER), "{events:?}");
+        // The poller may wake and deliver mid-burst. epoll then reports
+        // the rest of the burst at the next poll without writing; poll(2)
+        // has no such state, so the first wake after the delivery writes.
+        let max = if cfg!(nbio_force_poll) { 2 } else { 1 };
+        assert!(
+            (1..=max).contains(&writes),
+            "1,000 wakes to a blocked poller made {writes} writes"
+        );
+    }
+}
+
+/// Once the selector's fd is handed out, something else may wait on it, so
+/// a wake after a delivery must write (the fd must become readable).
+#[test]
+#[cfg(not(nbio_force_poll))] // the poll(2) selector has no fd to hand out
+fn every_wake_after_a_delivery_writes_once_the_fd_is_exposed() {
+    use nbio::{Events, Poll, Waker};
+    use std::os::fd::AsRawFd;
+    if thread_write_calls().is_none() {
+        println!("SKIPPED: /proc/thread-self/io is not available");
+        return;
+    }
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let waker = Waker::new(poll.registry(), WAKER).unwrap();
+    let _fd = poll.as_raw_fd();
+    for round in 0..4 {
+        let writes = wake_round(&mut poll, &mut events, &waker);
+        assert_eq!(writes, 1, "round {round}: 1,000 wakes made {writes} writes");
     }
 }

@@ -249,8 +249,7 @@ fn debug_is_implemented() {
 /// one to three times (the extra wakes must merge), then waits until the
 /// consumer has seen an event after that point. A lost wake leaves the
 /// consumer waiting and fails the round at its deadline.
-#[test]
-fn no_wake_is_lost_across_many_rounds() {
+fn no_wake_is_lost(expose_fd: bool, capacity: usize) {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     const ROUNDS: usize = if cfg!(debug_assertions) {
         20_000
@@ -258,8 +257,11 @@ fn no_wake_is_lost_across_many_rounds() {
         100_000
     };
     let mut poll = Poll::new().unwrap();
-    let mut events = Events::with_capacity(8);
+    let mut events = Events::with_capacity(capacity);
     let waker = Arc::new(Waker::new(poll.registry(), Token(7)).unwrap());
+    if expose_fd {
+        expose(&poll);
+    }
     let requested = Arc::new(AtomicUsize::new(0));
     let acked = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicBool::new(false));
@@ -300,4 +302,85 @@ fn no_wake_is_lost_across_many_rounds() {
     }
     producer.join().expect("producer failed");
     assert_eq!(acked.load(Ordering::SeqCst), ROUNDS);
+}
+
+#[test]
+fn no_wake_is_lost_across_many_rounds() {
+    no_wake_is_lost(false, 8);
+}
+
+/// The same with an `Events` of capacity one, so a wake reported by `poll`
+/// itself has no room to share.
+#[test]
+fn no_wake_is_lost_with_room_for_one_event() {
+    no_wake_is_lost(false, 1);
+}
+
+/// The same once the selector's fd has been handed out (other waiters may
+/// exist, so wakes after a delivery write again).
+#[test]
+fn no_wake_is_lost_with_the_fd_exposed() {
+    no_wake_is_lost(true, 8);
+}
+
+/// Hands out the selector's fd where there is one.
+fn expose(poll: &Poll) {
+    #[cfg(all(unix, not(nbio_force_poll)))]
+    {
+        use std::os::fd::AsRawFd;
+        let _ = poll.as_raw_fd();
+    }
+    #[cfg(not(all(unix, not(nbio_force_poll))))]
+    let _ = poll;
+}
+
+/// Whether the `Poll`'s own fd polls readable within `timeout` (what an
+/// outer event loop that nests this `Poll` would see).
+#[cfg(all(any(target_os = "linux", target_os = "android"), not(nbio_force_poll)))]
+fn fd_readable(poll: &Poll, timeout: Duration) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut pfd = libc::pollfd {
+        fd: poll.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call.
+    let n = unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as libc::c_int) };
+    assert!(n >= 0, "{}", std::io::Error::last_os_error());
+    n == 1 && pfd.revents & libc::POLLIN != 0
+}
+
+/// A `Poll` nested in another event loop through its fd: every wake after
+/// a delivered wake event must make the fd readable, whether the fd was
+/// handed out before the first wake or only after a wake was merged.
+#[test]
+#[cfg(all(any(target_os = "linux", target_os = "android"), not(nbio_force_poll)))]
+fn a_nested_poll_sees_every_wake_through_its_fd() {
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let waker = Waker::new(poll.registry(), Token(3)).unwrap();
+
+    // Handed out late: a wake after a delivery, then the fd.
+    waker.wake().unwrap();
+    assert_eq!(wait_for_wake(&mut poll, &mut events, Token(3)), 1);
+    waker.wake().unwrap();
+    assert!(
+        fd_readable(&poll, DEADLINE),
+        "merged wake not visible on the fd"
+    );
+    assert_eq!(wait_for_wake(&mut poll, &mut events, Token(3)), 1);
+
+    for round in 0..3 {
+        assert!(
+            !fd_readable(&poll, Duration::ZERO),
+            "round {round}: stale readiness"
+        );
+        waker.wake().unwrap();
+        waker.wake().unwrap();
+        assert!(
+            fd_readable(&poll, DEADLINE),
+            "round {round}: wake not visible"
+        );
+        assert_eq!(wait_for_wake(&mut poll, &mut events, Token(3)), 1);
+    }
 }

@@ -44,16 +44,19 @@ impl Events {
     }
 
     /// The maximum number of events one `poll` returns.
+    #[inline]
     pub fn capacity(&self) -> usize {
         self.inner.capacity()
     }
 
     /// `true` when the buffer holds no events.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.inner.is_empty()
     }
 
     /// Iterates over the events.
+    #[inline]
     pub fn iter(&self) -> Iter<'_> {
         Iter {
             inner: self,
@@ -62,6 +65,7 @@ impl Events {
     }
 
     /// Removes all events (`poll` does this itself before filling).
+    #[inline]
     pub fn clear(&mut self) {
         self.inner.clear();
     }
@@ -83,6 +87,7 @@ impl<'a> IntoIterator for &'a Events {
 impl<'a> Iterator for Iter<'a> {
     type Item = &'a Event;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let ret = self
             .inner

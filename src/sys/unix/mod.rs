@@ -88,6 +88,7 @@ pub(crate) fn set_cloexec_nonblocking(fd: &OwnedFd) -> std::io::Result<()> {
 /// values beyond `c_int::MAX` ms (about 24.8 days, up to `Duration::MAX`)
 /// are clamped rather than overflowing.
 #[allow(dead_code)] // not used without `os-poll`
+#[inline]
 pub(crate) fn timeout_ms(timeout: Option<std::time::Duration>) -> libc::c_int {
     match timeout {
         None => -1,

@@ -40,7 +40,7 @@
 //!   `fork`; a child must not use its parent's `Poll`.
 
 use crate::sys::unix::cvt;
-use crate::sys::unix::waker::WakeSlot;
+use crate::sys::unix::waker::{BeforeWait, WakeSlot};
 use crate::{Interest, Token};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -65,7 +65,7 @@ impl Selector {
         let ep = unsafe { OwnedFd::from_raw_fd(fd) };
         Ok(Selector {
             ep,
-            wake_slot: Arc::default(),
+            wake_slot: Arc::new(WakeSlot::new()),
         })
     }
 
@@ -77,17 +77,53 @@ impl Selector {
         })
     }
 
+    #[inline]
     pub(crate) fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         events.clear();
-        if events.capacity() == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "`Events` has zero capacity: poll cannot return any event",
-            ));
+        let capacity = events.capacity();
+        if capacity == 0 {
+            return Err(zero_capacity());
         }
-        super::epoll_wait::wait(self.ep.as_raw_fd(), events, timeout)?;
+        if self.wake_slot.is_claimed() {
+            return self.select_with_waker(events, timeout);
+        }
+        super::epoll_wait::wait(self.ep.as_raw_fd(), events, capacity, timeout)
+    }
+
+    /// `select` once a `Waker` coalesces through the slot.
+    fn select_with_waker(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+        if let BeforeWait::Report(token) = self.wake_slot.before_wait() {
+            return self.report_wake(events, token);
+        }
+        let capacity = events.capacity();
+        super::epoll_wait::wait(self.ep.as_raw_fd(), events, capacity, timeout)?;
         self.wake_slot
-            .delivered(events.iter().map(|e| e.u64 as usize));
+            .after_wait(events.iter().map(|e| e.u64 as usize));
+        Ok(())
+    }
+
+    /// Returns a batch with the waker's event for a wake the kernel was
+    /// never told about (see `waker/coalesce.rs`), plus whatever else is
+    /// ready right now, leaving room for that one record.
+    #[cold]
+    fn report_wake(&self, events: &mut Events, token: Token) -> io::Result<()> {
+        let room = events.capacity() - 1;
+        if room > 0 {
+            let res =
+                super::epoll_wait::wait(self.ep.as_raw_fd(), events, room, Some(Duration::ZERO));
+            if let Err(err) = res {
+                self.wake_slot.report_failed();
+                return Err(err);
+            }
+        }
+        let data = token.0 as u64;
+        if !events.iter().any(|e| e.u64 == data) {
+            // Within capacity: at most `room` records were written.
+            events.push(libc::epoll_event {
+                events: libc::EPOLLIN as u32,
+                u64: data,
+            });
+        }
         Ok(())
     }
 
@@ -96,12 +132,14 @@ impl Selector {
         Some(Arc::clone(&self.wake_slot))
     }
 
+    #[inline]
     pub(crate) fn register(&self, fd: RawFd, token: Token, interests: Interest) -> io::Result<()> {
         self.ctl(libc::EPOLL_CTL_ADD, fd, token, interests)
     }
 
     // Used by `IoSource` and `SourceFd`, which `os-poll` alone does not build.
     #[allow(dead_code)]
+    #[inline]
     pub(crate) fn reregister(
         &self,
         fd: RawFd,
@@ -112,6 +150,7 @@ impl Selector {
     }
 
     #[allow(dead_code)]
+    #[inline]
     pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
         // SAFETY: since Linux 2.6.9 the event argument of EPOLL_CTL_DEL is
         // ignored and may be null; invalid fds are reported as errors.
@@ -126,6 +165,7 @@ impl Selector {
         .map(drop)
     }
 
+    #[inline]
     fn ctl(&self, op: libc::c_int, fd: RawFd, token: Token, interests: Interest) -> io::Result<()> {
         let mut event = libc::epoll_event {
             events: interests_to_epoll(interests),
@@ -137,16 +177,28 @@ impl Selector {
     }
 }
 
+// Handing out the epoll fd lets others wait on it (an outer epoll, say), so
+// the waker must from now on write for every wake they could need to see.
 impl AsRawFd for Selector {
     fn as_raw_fd(&self) -> RawFd {
+        self.wake_slot.expose();
         self.ep.as_raw_fd()
     }
 }
 
 impl AsFd for Selector {
     fn as_fd(&self) -> BorrowedFd<'_> {
+        self.wake_slot.expose();
         self.ep.as_fd()
     }
+}
+
+#[cold]
+fn zero_capacity() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "`Events` has zero capacity: poll cannot return any event",
+    )
 }
 
 /// Maps an `Interest` to epoll flags; always edge-triggered.
@@ -175,35 +227,42 @@ pub(crate) mod event {
     use crate::Token;
     use std::fmt;
 
+    #[inline]
     fn flags(event: &Event) -> libc::c_int {
         // Copy out of the (possibly packed) struct before use.
         let events = event.events;
         events as libc::c_int
     }
 
+    #[inline]
     pub(crate) fn token(event: &Event) -> Token {
         let data = event.u64;
         Token(data as usize)
     }
 
+    #[inline]
     pub(crate) fn is_readable(event: &Event) -> bool {
         flags(event) & (libc::EPOLLIN | libc::EPOLLPRI) != 0
     }
 
+    #[inline]
     pub(crate) fn is_writable(event: &Event) -> bool {
         flags(event) & libc::EPOLLOUT != 0
     }
 
+    #[inline]
     pub(crate) fn is_error(event: &Event) -> bool {
         flags(event) & libc::EPOLLERR != 0
     }
 
+    #[inline]
     pub(crate) fn is_read_closed(event: &Event) -> bool {
         let f = flags(event);
         // Both halves shut down, or the peer half-closed while readable.
         f & libc::EPOLLHUP != 0 || (f & libc::EPOLLIN != 0 && f & libc::EPOLLRDHUP != 0)
     }
 
+    #[inline]
     pub(crate) fn is_write_closed(event: &Event) -> bool {
         let f = flags(event);
         // Both halves shut down; or an error on a writable socket; or a bare
@@ -213,14 +272,17 @@ pub(crate) mod event {
             || f == libc::EPOLLERR
     }
 
+    #[inline]
     pub(crate) fn is_priority(event: &Event) -> bool {
         flags(event) & libc::EPOLLPRI != 0
     }
 
+    #[inline]
     pub(crate) fn is_aio(_: &Event) -> bool {
         false
     }
 
+    #[inline]
     pub(crate) fn is_lio(_: &Event) -> bool {
         false
     }

@@ -30,40 +30,53 @@ use std::os::fd::RawFd;
 use std::time::Duration;
 
 /// Waits on `ep` for at most `timeout`, filling `events` (which must be
-/// empty) with up to its capacity (which must be non-zero).
+/// empty) with up to `max_events` records (at most its capacity; non-zero,
+/// or the kernel answers `EINVAL`).
+#[inline]
 pub(super) fn wait(
     ep: RawFd,
     events: &mut Vec<libc::epoll_event>,
+    max_events: usize,
     timeout: Option<Duration>,
 ) -> io::Result<()> {
-    debug_assert!(events.is_empty() && events.capacity() > 0);
-    let max_events = events.capacity().min(libc::c_int::MAX as usize) as libc::c_int;
-    let n = match timeout {
-        Some(d) if d.subsec_nanos() % 1_000_000 != 0 => {
-            match precise::wait(ep, events.as_mut_ptr(), max_events, d) {
-                Some(result) => result?,
-                None => plain_wait(ep, events.as_mut_ptr(), max_events, timeout)?,
-            }
-        }
-        _ => plain_wait(ep, events.as_mut_ptr(), max_events, timeout)?,
+    debug_assert!(events.is_empty() && max_events > 0);
+    // Clamped, so the kernel can never write past the buffer.
+    let max_events = max_events.min(events.capacity());
+    let max_events = if max_events > libc::c_int::MAX as usize {
+        libc::c_int::MAX
+    } else {
+        max_events as libc::c_int
     };
-    // SAFETY: the kernel initialised exactly `n` entries, and `n` is at most
-    // `max_events`, which is at most the capacity.
+    let buf = events.as_mut_ptr();
+    let n = match timeout {
+        None => plain_wait(ep, buf, max_events, -1)?,
+        Some(d) if d.subsec_nanos() % 1_000_000 == 0 => {
+            plain_wait(ep, buf, max_events, timeout_ms(timeout))?
+        }
+        Some(d) => match precise::wait(ep, buf, max_events, d) {
+            Some(result) => result?,
+            None => plain_wait(ep, buf, max_events, timeout_ms(timeout))?,
+        },
+    };
+    // SAFETY: the kernel initialised exactly `n` entries (the vector was
+    // empty, so they are its first `n`), and `n` is at most `max_events`,
+    // which is clamped to the capacity above.
     unsafe { events.set_len(n) };
     Ok(())
 }
 
-/// `epoll_wait` with the timeout rounded up to whole milliseconds.
+/// `epoll_wait` with a timeout in milliseconds (-1: none).
+#[inline]
 fn plain_wait(
     ep: RawFd,
     events: *mut libc::epoll_event,
     max_events: libc::c_int,
-    timeout: Option<Duration>,
+    timeout_ms: libc::c_int,
 ) -> io::Result<usize> {
     // SAFETY: `events` points to at least `max_events` writable (spare)
     // `epoll_event` slots of the caller's vector; the kernel writes at most
     // `max_events` entries and reports errors for a bad `ep`.
-    let n = cvt(unsafe { libc::epoll_wait(ep, events, max_events, timeout_ms(timeout)) })?;
+    let n = cvt(unsafe { libc::epoll_wait(ep, events, max_events, timeout_ms) })?;
     Ok(n as usize)
 }
 

@@ -140,7 +140,7 @@ impl Selector {
     pub(crate) fn new() -> io::Result<Selector> {
         new_kqueue().map(|kq| Selector {
             kq,
-            wake_slot: Arc::default(),
+            wake_slot: Arc::new(WakeSlot::always_exposed()),
         })
     }
 
@@ -172,7 +172,7 @@ impl Selector {
         // SAFETY: the kernel initialised the first `n` (<= capacity) entries.
         unsafe { events.set_len(n) };
         self.wake_slot
-            .delivered(events.iter().map(|e| event::token(e).0));
+            .after_wait(events.iter().map(|e| event::token(e).0));
         Ok(())
     }
 

@@ -15,11 +15,12 @@
 //!   the `Waker` sets a "wake pending" flag and pokes it; the selector then
 //!   reports the waker's token itself (in the selector).
 
-// Only epoll coalesces through a slot today; other selectors leave it unused.
+// epoll and kqueue's registered-pipe waker coalesce through a slot; other
+// selectors leave it unused.
 #[allow(dead_code)]
 mod coalesce;
 #[allow(unused_imports)]
-pub(crate) use self::coalesce::WakeSlot;
+pub(crate) use self::coalesce::{BeforeWait, WakeSlot};
 
 cfg_eventfd! {
     mod eventfd;
