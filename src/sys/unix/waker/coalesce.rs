@@ -175,10 +175,36 @@ impl WakeSlot {
     }
 
     /// `Waker::wake` for the waker that claimed the slot, whose notifier
-    /// is `notifier`.
+    /// is `notifier`. `merging` is the waker's own hint of whether its
+    /// recent wakes found a wake pending (see `wake_from`).
     #[inline]
-    pub(crate) fn wake(&self, notifier: &dyn Notify) -> io::Result<()> {
-        let mut state = self.state.load(SeqCst);
+    pub(crate) fn wake(&self, notifier: &dyn Notify, merging: &AtomicBool) -> io::Result<()> {
+        // The state's cache line was last written by the poller. When the
+        // poller is likely blocked (recent wakes wrote), try `IDLE` ->
+        // `WRITTEN` at once: one cache-line transfer before the write
+        // instead of a read and then an upgrade. When wakes have been
+        // merging (a storm), read first, so merged wakes never take the
+        // line away from the poller.
+        let state = if merging.load(Relaxed) {
+            let state = self.state.load(SeqCst);
+            if state == IDLE {
+                merging.store(false, Relaxed);
+            }
+            state
+        } else {
+            match self.state.compare_exchange(IDLE, WRITTEN, SeqCst, SeqCst) {
+                Ok(_) => return self.write(notifier),
+                Err(actual) => {
+                    merging.store(true, Relaxed);
+                    actual
+                }
+            }
+        };
+        self.wake_from(state, notifier)
+    }
+
+    /// The wake protocol from an observed `state`.
+    fn wake_from(&self, mut state: u8, notifier: &dyn Notify) -> io::Result<()> {
         loop {
             let exposed = self.exposed.load(SeqCst);
             let next = match state {

@@ -10,6 +10,7 @@ use crate::sys::Selector;
 use crate::{Interest, Token};
 use std::io;
 use std::os::fd::AsRawFd;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 #[derive(Debug)]
@@ -19,6 +20,8 @@ pub(crate) struct Waker {
     notifier: Arc<Notifier>,
     /// Present when this waker coalesces (the selector's first waker).
     slot: Option<Arc<WakeSlot>>,
+    /// Whether recent wakes found a wake pending (a hint, see `WakeSlot`).
+    merging: AtomicBool,
 }
 
 impl Waker {
@@ -28,12 +31,16 @@ impl Waker {
         let slot = selector
             .wake_slot()
             .filter(|slot| slot.claim(token, &(Arc::clone(&notifier) as Arc<dyn Notify>)));
-        Ok(Waker { notifier, slot })
+        Ok(Waker {
+            notifier,
+            slot,
+            merging: AtomicBool::new(false),
+        })
     }
 
     pub(crate) fn wake(&self) -> io::Result<()> {
         match &self.slot {
-            Some(slot) => slot.wake(&*self.notifier),
+            Some(slot) => slot.wake(&*self.notifier, &self.merging),
             None => self.notifier.notify(),
         }
     }
