@@ -1,0 +1,2247 @@
+//! # nbio vs mio vs a hand-written epoll loop
+//!
+//! One process, three implementations of the same event-loop workloads:
+//!
+//! * **nbio** and **mio**: each workload is written once, in the
+//!   `workloads!` macro, against the API the two crates share; the macro is
+//!   expanded once per crate, so both run the very same source;
+//! * **raw**: the same workload written directly on `libc` (`epoll_create1`,
+//!   `epoll_ctl`, `epoll_wait`, `recv`/`send`, `eventfd`, ...), making the
+//!   system calls a careful hand-written program would make and no others.
+//!
+//! Workloads (loopback only; every wait gives up after 10 s, so the bench
+//! cannot hang):
+//!
+//! * **TCP ping-pong, 1 B and 64 B**: one thread, one poller, a connected
+//!   TCP pair (`TCP_NODELAY`); a round trip is write, wait for readable,
+//!   read the whole message, write it back, wait, read. µs per round trip.
+//! * **Echo server, 256 and 4,096 connections**: the server under test runs
+//!   on its own thread (CPU 0); one fixed load generator, written on raw
+//!   epoll and the same for all three servers, runs on CPU 1, keeps one
+//!   64-byte message in flight per connection and times a fixed number of
+//!   echoes. Messages per second.
+//! * **Cross-thread wake latency**: a thread (CPU 1) calls `wake()` while the
+//!   poller (CPU 0) is blocked in `poll`; latency is from just before
+//!   `wake()` to `poll` returning the waker's event. p50 and p99 in µs.
+//! * **Wake storm**: a thread (CPU 1) calls `wake()` in a tight loop while
+//!   another (CPU 0) polls. Wakes per CPU-second of the waking thread, its
+//!   `write` system calls per wake (`/proc/thread-self/io`, `syscw`), and how
+//!   often the poller returned per second.
+//! * **Registration churn**: `register` + `reregister` + `deregister` of one
+//!   TCP stream. µs per triple.
+//! * **Idle sources**: the 1-byte ping-pong over a Unix stream pair with 100
+//!   or 10,000 idle Unix sockets registered on the same poller.
+//! * **Timeout overshoot**: `poll` with nothing ready and a 100 µs, 1 ms or
+//!   5 ms timeout; median of (elapsed − timeout), and a count of calls that
+//!   returned *before* the timeout (must be 0). Raw uses `epoll_pwait2`,
+//!   whose timeout is in nanoseconds.
+//!
+//! ## Rounds and ratios
+//!
+//! Each workload runs one warm-up round (not counted), then R rounds (10 by
+//! default, `NBIO_BENCH_ROUNDS` overrides). Every round runs nbio, mio and
+//! raw once each, rotating the order (nbio mio raw, mio raw nbio, raw nbio
+//! mio, ...), so slow drift of the machine hits all three alike.
+//!
+//! Ratios are computed per round, then summarised by their median and their
+//! spread (p10–p90 with at least 10 rounds, min–max otherwise). A ratio is
+//! "how many times better nbio did than the other": other ÷ nbio for costs
+//! (µs, syscalls), nbio ÷ other for rates (messages/s, wakes/CPU-s). So
+//! **mio/nbio ≥ 1.00** means nbio was at least as good as mio, and
+//! **raw/nbio = 0.97** means nbio was 3 % behind the hand-written loop.
+//!
+//! The single-threaded loops (ping-pong, churn, idle sources) are timed on
+//! the thread's CPU clock (`CLOCK_THREAD_CPUTIME_ID`): their thread never
+//! sleeps, so that is their whole cost, minus time the VM's host or another
+//! process took from it. The two-thread workloads use wall time.
+//!
+//! Threads are pinned with `sched_setaffinity`: single-threaded workloads on
+//! CPU 0, two-thread workloads on CPUs 0 and 1 (no pinning on a single-CPU
+//! machine; the output says so).
+//!
+//! ## Running
+//!
+//! ```text
+//! cargo bench --bench compare
+//! ```
+//!
+//! runs the full measurement (about 80 s; `NBIO_BENCH_ONLY=<part of a
+//! workload's name>` runs only the matching workloads) and ends with a markdown table
+//! for BENCHMARKS.md. Without `--bench` (`cargo test --benches`) every
+//! workload runs once with tiny sizes, as a smoke test. Linux only: the raw
+//! baseline is epoll.
+
+#[cfg(target_os = "linux")]
+fn main() -> std::io::Result<()> {
+    linux::main()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn main() {
+    println!("compare bench: Linux only (raw epoll baseline)");
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::io;
+    use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, Barrier};
+    use std::thread::{self, JoinHandle};
+    use std::time::{Duration, Instant};
+
+    // -----------------------------------------------------------------
+    // Fixed parameters
+    // -----------------------------------------------------------------
+
+    /// Every blocking wait gives up after this long.
+    const DEADLINE: Duration = Duration::from_secs(10);
+    /// [`DEADLINE`] in the milliseconds `epoll_wait` takes.
+    const DEADLINE_MS: i32 = 10_000;
+    /// The CPU of single-threaded workloads, pollers and servers.
+    const CPU_HOME: usize = 0;
+    /// The CPU of the second thread: wakers and the load generator.
+    const CPU_PEER: usize = 1;
+    /// Size of one echo message.
+    const ECHO_MESSAGE: usize = 64;
+    /// How long the waking thread waits after the poller acknowledged a wake,
+    /// so the poller is back inside `poll` before the next one.
+    const WAKE_GAP: Duration = Duration::from_micros(30);
+    /// The timeouts of the overshoot workload.
+    const TIMEOUTS: [Duration; 3] = [
+        Duration::from_micros(100),
+        Duration::from_millis(1),
+        Duration::from_millis(5),
+    ];
+    /// Event buffer size of the single-connection workloads.
+    const SMALL_BATCH: usize = 64;
+    /// Event buffer size of the echo server and the load generator.
+    const LARGE_BATCH: usize = 1024;
+
+    /// Sizes of one run: the full measurement or the quick smoke test.
+    struct Plan {
+        quick: bool,
+        rounds: usize,
+        ping_pong_trips: usize,
+        /// (connections, timed messages) per echo workload.
+        echo: [(usize, usize); 2],
+        wakes: usize,
+        storm: Duration,
+        churn: usize,
+        /// Idle sources of the two idle-source workloads.
+        idle: [usize; 2],
+        idle_trips: usize,
+        /// Samples per round for each of [`TIMEOUTS`].
+        overshoot_samples: [usize; 3],
+        /// Only workloads whose name contains this run (`NBIO_BENCH_ONLY`).
+        only: Option<String>,
+    }
+
+    impl Plan {
+        fn full() -> Plan {
+            Plan {
+                quick: false,
+                rounds: 10,
+                ping_pong_trips: 20_000,
+                echo: [(256, 120_000), (4_096, 160_000)],
+                wakes: 2_000,
+                storm: Duration::from_millis(300),
+                churn: 100_000,
+                idle: [100, 10_000],
+                idle_trips: 60_000,
+                overshoot_samples: [60, 30, 30],
+                only: None,
+            }
+        }
+
+        fn quick() -> Plan {
+            Plan {
+                quick: true,
+                rounds: 1,
+                ping_pong_trips: 20,
+                echo: [(16, 200), (16, 200)],
+                wakes: 20,
+                storm: Duration::from_millis(20),
+                churn: 20,
+                idle: [100, 100],
+                idle_trips: 20,
+                overshoot_samples: [1, 1, 1],
+                only: None,
+            }
+        }
+
+        /// The plan for this invocation: `cargo bench` passes `--bench`;
+        /// `NBIO_BENCH_ROUNDS` overrides the number of rounds.
+        fn from_environment() -> io::Result<Plan> {
+            let mut plan = if std::env::args().any(|a| a == "--bench") {
+                Plan::full()
+            } else {
+                Plan::quick()
+            };
+            if let Ok(text) = std::env::var("NBIO_BENCH_ROUNDS") {
+                plan.rounds = match text.trim().parse::<usize>() {
+                    Ok(n) if n > 0 => n,
+                    _ => return Err(invalid("NBIO_BENCH_ROUNDS must be a positive integer")),
+                };
+            }
+            plan.only = std::env::var("NBIO_BENCH_ONLY").ok();
+            Ok(plan)
+        }
+    }
+
+    // -----------------------------------------------------------------
+    // Errors, timing and statistics helpers
+    // -----------------------------------------------------------------
+
+    fn timed_out(what: &str) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("{what}: nothing happened within {DEADLINE:?}"),
+        )
+    }
+
+    fn invalid(what: &str) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, what.to_string())
+    }
+
+    fn eof(what: &str) -> io::Error {
+        io::Error::new(io::ErrorKind::UnexpectedEof, format!("{what}: peer closed"))
+    }
+
+    /// Microseconds per operation.
+    fn micros_per_op(elapsed: Duration, ops: usize) -> f64 {
+        elapsed.as_secs_f64() * 1e6 / ops as f64
+    }
+
+    /// Busy-waits for `gap` without giving up the CPU.
+    fn spin_for(gap: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < gap {
+            std::hint::spin_loop();
+        }
+    }
+
+    /// The median of `values` (mean of the two middle ones for an even count).
+    fn median(values: &[f64]) -> f64 {
+        let sorted = sorted(values);
+        let n = sorted.len();
+        match n {
+            0 => f64::NAN,
+            _ if n % 2 == 1 => sorted[n / 2],
+            _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+        }
+    }
+
+    fn sorted(values: &[f64]) -> Vec<f64> {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        sorted
+    }
+
+    /// Nearest-rank percentile of already sorted values, `p` in (0, 1].
+    fn percentile(sorted: &[f64], p: f64) -> f64 {
+        if sorted.is_empty() {
+            return f64::NAN;
+        }
+        let rank = (p * sorted.len() as f64).ceil() as usize;
+        sorted[rank.clamp(1, sorted.len()) - 1]
+    }
+
+    // -----------------------------------------------------------------
+    // Machine facts, pinning, limits
+    // -----------------------------------------------------------------
+
+    /// Whether threads are pinned (set once at start-up).
+    static PINNING: AtomicBool = AtomicBool::new(false);
+
+    /// Pins the calling thread to `cpu`.
+    fn pin_to(cpu: usize) -> io::Result<()> {
+        // SAFETY: `cpu_set_t` is a plain bit array for which all zeroes is
+        // the valid empty set.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `CPU_SET` only sets a bit in `set`; `cpu` is 0 or 1, far
+        // below `CPU_SETSIZE`, so the write stays inside the array.
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+        // SAFETY: pid 0 is the calling thread; `set` is a valid, initialised
+        // `cpu_set_t` of exactly the size passed, and outlives the call.
+        let rc =
+            unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    /// Pins the calling thread to `cpu` if pinning is on. A failure here
+    /// (pinning worked at start-up) is reported and otherwise ignored, so a
+    /// thread always goes on to do its part.
+    fn pin_if_enabled(cpu: usize) {
+        if PINNING.load(Ordering::Relaxed) {
+            if let Err(e) = pin_to(cpu) {
+                eprintln!("warning: could not pin a thread to CPU {cpu}: {e}");
+            }
+        }
+    }
+
+    /// Turns pinning on if there are at least two CPUs and the kernel lets
+    /// us pin; pins the main thread to [`CPU_HOME`]. Returns a description.
+    fn set_up_pinning(cpus: usize) -> String {
+        if cpus < 2 {
+            return "no (fewer than 2 CPUs)".to_string();
+        }
+        match pin_to(CPU_HOME) {
+            Ok(()) => {
+                PINNING.store(true, Ordering::Relaxed);
+                format!("yes (home CPU {CPU_HOME}, peer CPU {CPU_PEER})")
+            }
+            Err(e) => format!("no (sched_setaffinity failed: {e})"),
+        }
+    }
+
+    /// Raises the soft open-file limit to the hard one; returns the result.
+    fn raise_fd_limit() -> io::Result<u64> {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `limit` is a valid `rlimit` the kernel fills in.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            // SAFETY: `limit` is a valid `rlimit` that outlives the call.
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        #[allow(clippy::useless_conversion)] // `rlim_t` is 32-bit on some targets
+        Ok(u64::from(limit.rlim_cur))
+    }
+
+    fn kernel_release() -> String {
+        std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| "unknown".to_string())
+    }
+
+    /// The calling thread's `write`-family system call count (`syscw` in
+    /// `/proc/thread-self/io`), if the kernel exposes it.
+    fn thread_write_syscalls() -> Option<u64> {
+        let text = std::fs::read_to_string("/proc/thread-self/io").ok()?;
+        text.lines()
+            .find_map(|line| line.strip_prefix("syscw:"))
+            .and_then(|value| value.trim().parse().ok())
+    }
+
+    /// CPU time consumed by the calling thread.
+    fn thread_cpu_time() -> io::Result<Duration> {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `now` is a valid `timespec` the kernel fills in.
+        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Duration::new(now.tv_sec as u64, now.tv_nsec as u32))
+    }
+
+    /// A stopwatch on the calling thread's CPU time, for the single-threaded
+    /// loops (ping-pong, churn): it leaves out time the thread spent
+    /// preempted or, on a VM with steal accounting, stolen by the host, the
+    /// main source of round-to-round noise on a small shared machine.
+    pub struct CpuStopwatch(Duration);
+
+    impl CpuStopwatch {
+        pub fn start() -> io::Result<CpuStopwatch> {
+            thread_cpu_time().map(CpuStopwatch)
+        }
+
+        pub fn elapsed(&self) -> io::Result<Duration> {
+            Ok(thread_cpu_time()?.saturating_sub(self.0))
+        }
+    }
+
+    // -----------------------------------------------------------------
+    // Threads and sockets shared by all three implementations
+    // -----------------------------------------------------------------
+
+    /// Spawns a named thread pinned to `cpu` running `work`.
+    fn spawn_on<T, F>(cpu: usize, name: &str, work: F) -> io::Result<JoinHandle<io::Result<T>>>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> io::Result<T> + Send + 'static,
+    {
+        thread::Builder::new()
+            .name(name.to_string())
+            .spawn(move || {
+                pin_if_enabled(cpu);
+                work()
+            })
+    }
+
+    /// Waits for a thread and returns its result; a panic becomes an error.
+    fn join<T>(handle: JoinHandle<io::Result<T>>) -> io::Result<T> {
+        handle
+            .join()
+            .map_err(|_| io::Error::other("bench thread panicked"))?
+    }
+
+    /// A connected loopback TCP pair, non-blocking, `TCP_NODELAY` on both
+    /// ends: (client, server).
+    fn tcp_pair() -> io::Result<(StdStream, StdStream)> {
+        let listener = StdListener::bind("127.0.0.1:0")?;
+        let client = StdStream::connect(listener.local_addr()?)?;
+        let (server, _) = listener.accept()?;
+        for end in [&client, &server] {
+            end.set_nodelay(true)?;
+            end.set_nonblocking(true)?;
+        }
+        Ok((client, server))
+    }
+
+    /// A non-blocking loopback listener on a fresh port, with an accept
+    /// queue deep enough for every echo connection: with std's default
+    /// backlog a briefly descheduled server lets the queue overflow, and the
+    /// dropped SYN costs the connecting client a 1 s retransmission.
+    fn loopback_listener() -> io::Result<StdListener> {
+        let listener = StdListener::bind("127.0.0.1:0")?;
+        // SAFETY: the fd is a live, bound socket owned by `listener`; calling
+        // `listen` again on a listening socket only changes its backlog
+        // (the kernel caps it at `net.core.somaxconn`).
+        if unsafe { libc::listen(listener.as_raw_fd(), 4096) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        listener.set_nonblocking(true)?;
+        Ok(listener)
+    }
+
+    /// Makes `close` reset the connection (`SO_LINGER` on, 0 s): no
+    /// `TIME_WAIT` is left behind by thousands of connections per round.
+    fn set_linger_zero(socket: &StdStream) -> io::Result<()> {
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        // SAFETY: the fd is a live socket owned by `socket`; `linger` is a
+        // valid `struct linger` of the size passed and outlives the call.
+        let rc = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&linger as *const libc::linger).cast(),
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    // -----------------------------------------------------------------
+    // The echo load generator (fixed: raw epoll, the same for all servers)
+    // -----------------------------------------------------------------
+
+    /// One client connection of the load generator.
+    struct ClientConn {
+        stream: StdStream,
+        /// Bytes of the current echo received so far.
+        received: usize,
+    }
+
+    /// Opens N connections to an echo server and keeps one 64-byte message
+    /// in flight on each.
+    struct LoadGenerator {
+        epoll: raw::Epoll,
+        conns: Vec<ClientConn>,
+    }
+
+    impl LoadGenerator {
+        /// Connects `count` clients, one blocking connect (with the
+        /// deadline) at a time, then makes them non-blocking.
+        fn connect(addr: SocketAddr, count: usize) -> io::Result<LoadGenerator> {
+            let epoll = raw::Epoll::new(LARGE_BATCH)?;
+            let mut conns = Vec::with_capacity(count);
+            for index in 0..count {
+                let stream = StdStream::connect_timeout(&addr, DEADLINE)?;
+                stream.set_nodelay(true)?;
+                stream.set_nonblocking(true)?;
+                set_linger_zero(&stream)?;
+                epoll.add(stream.as_raw_fd(), index as u64, raw::READABLE_ET)?;
+                conns.push(ClientConn {
+                    stream,
+                    received: 0,
+                });
+            }
+            Ok(LoadGenerator { epoll, conns })
+        }
+
+        /// Has `total` messages echoed: one is sent on every connection (or
+        /// on the first `total`), and whenever a full echo comes back on a
+        /// connection the next message goes out on it, until `total` were
+        /// sent. Returns the time until the last echo arrived.
+        fn exchange(&mut self, total: usize) -> io::Result<Duration> {
+            let message = [0x5a_u8; ECHO_MESSAGE];
+            let LoadGenerator { epoll, conns } = self;
+            let start = Instant::now();
+            let mut sent = 0;
+            for conn in conns.iter().take(total) {
+                send_message(&conn.stream, &message)?;
+                sent += 1;
+            }
+            let mut echoed = 0;
+            while echoed < total {
+                let ready = epoll.wait("echo load generator")?;
+                for i in 0..ready {
+                    let conn = &mut conns[epoll.token(i) as usize];
+                    if !receive_echo(conn)? {
+                        continue;
+                    }
+                    echoed += 1;
+                    if sent < total {
+                        send_message(&conn.stream, &message)?;
+                        sent += 1;
+                    }
+                }
+            }
+            Ok(start.elapsed())
+        }
+    }
+
+    /// Sends one whole message; a 64-byte message into an idle connection
+    /// always fits, so anything short is an error.
+    fn send_message(stream: &StdStream, message: &[u8]) -> io::Result<()> {
+        let n = raw::send(stream.as_raw_fd(), message)?;
+        if n == message.len() {
+            Ok(())
+        } else {
+            Err(io::Error::new(io::ErrorKind::WriteZero, "short send"))
+        }
+    }
+
+    /// Reads what has arrived of the current echo; `true` once it is whole.
+    /// Stops as soon as the message is complete (the server sends nothing
+    /// more until the next message), so no read is wasted on `EAGAIN`.
+    fn receive_echo(conn: &mut ClientConn) -> io::Result<bool> {
+        let mut buf = [0u8; ECHO_MESSAGE];
+        loop {
+            match raw::recv(conn.stream.as_raw_fd(), &mut buf[conn.received..]) {
+                Ok(0) => return Err(eof("echo load generator")),
+                Ok(n) => {
+                    conn.received += n;
+                    if conn.received == ECHO_MESSAGE {
+                        conn.received = 0;
+                        return Ok(true);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Drives one echo measurement against an already running server: the
+    /// load generator (on [`CPU_PEER`]) connects, primes every connection
+    /// with one untimed message, then times `messages` echoes. The server is
+    /// stopped with `stop` and joined whatever happened; the generator's
+    /// sockets are closed (reset) last. Returns messages per second.
+    fn drive_echo<S>(
+        addr: SocketAddr,
+        (connections, messages): (usize, usize),
+        stop: S,
+        server: JoinHandle<io::Result<()>>,
+    ) -> io::Result<f64>
+    where
+        S: FnOnce() -> io::Result<()>,
+    {
+        let generator = spawn_on(CPU_PEER, "load-generator", move || {
+            let mut generator = LoadGenerator::connect(addr, connections)?;
+            generator.exchange(connections)?;
+            let elapsed = generator.exchange(messages)?;
+            Ok((generator, elapsed))
+        });
+        let load = generator.and_then(join);
+        let stopped = stop();
+        let served = join(server);
+        let (generator, elapsed) = load?;
+        stopped?;
+        served?;
+        drop(generator);
+        Ok(messages as f64 / elapsed.as_secs_f64())
+    }
+
+    // -----------------------------------------------------------------
+    // Cross-thread wake plumbing shared by all three implementations
+    // -----------------------------------------------------------------
+
+    /// Hands wakes from the waking thread to the poller one at a time and
+    /// measures how long each took to arrive.
+    struct WakeClock {
+        base: Instant,
+        /// When the latest wake was issued, ns since `base`.
+        issued_at: AtomicU64,
+        /// How many wakes the poller has received.
+        acknowledged: AtomicU64,
+        /// The poller gave up; the waking thread should stop.
+        abandoned: AtomicBool,
+    }
+
+    impl WakeClock {
+        fn new() -> WakeClock {
+            WakeClock {
+                base: Instant::now(),
+                issued_at: AtomicU64::new(0),
+                acknowledged: AtomicU64::new(0),
+                abandoned: AtomicBool::new(false),
+            }
+        }
+
+        fn now_ns(&self) -> u64 {
+            self.base.elapsed().as_nanos() as u64
+        }
+
+        /// Waking side: `count` times, wait until the previous wake was
+        /// received, give the poller [`WAKE_GAP`] to block again, note the
+        /// time and wake.
+        fn issue(&self, count: usize, wake: impl Fn() -> io::Result<()>) -> io::Result<()> {
+            for seq in 0..count as u64 {
+                let deadline = Instant::now() + DEADLINE;
+                while self.acknowledged.load(Ordering::Acquire) < seq {
+                    if self.abandoned.load(Ordering::Relaxed) {
+                        return Ok(());
+                    }
+                    if Instant::now() > deadline {
+                        return Err(timed_out("wake latency: poller acknowledgement"));
+                    }
+                    std::hint::spin_loop();
+                }
+                spin_for(WAKE_GAP);
+                self.issued_at.store(self.now_ns(), Ordering::Release);
+                wake()?;
+            }
+            Ok(())
+        }
+
+        /// Polling side, right after `poll` returned wake number `seq`
+        /// (1-based): returns its latency in ns and acknowledges it.
+        fn received(&self, seq: u64) -> u64 {
+            let latency = self
+                .now_ns()
+                .saturating_sub(self.issued_at.load(Ordering::Acquire));
+            self.acknowledged.store(seq, Ordering::Release);
+            latency
+        }
+
+        fn abandon(&self) {
+            self.abandoned.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Runs the wake-latency workload given the implementation's pieces:
+    /// `wake` (moved to the waking thread) and `wait_for_wake` (blocks until
+    /// the poller sees the waker's event). Returns [p50, p99] in µs.
+    fn measure_wake_latency<W, P>(
+        count: usize,
+        wake: W,
+        mut wait_for_wake: P,
+    ) -> io::Result<Vec<f64>>
+    where
+        W: Fn() -> io::Result<()> + Send + 'static,
+        P: FnMut() -> io::Result<()>,
+    {
+        let clock = Arc::new(WakeClock::new());
+        let issuer = {
+            let clock = Arc::clone(&clock);
+            spawn_on(CPU_PEER, "waker", move || clock.issue(count, wake))?
+        };
+        let mut latencies = Vec::with_capacity(count);
+        let polled = (1..=count as u64).try_for_each(|seq| -> io::Result<()> {
+            wait_for_wake()?;
+            latencies.push(clock.received(seq) as f64 / 1e3);
+            Ok(())
+        });
+        if polled.is_err() {
+            clock.abandon();
+        }
+        let issued = join(issuer);
+        polled?;
+        issued?;
+        let latencies = sorted(&latencies);
+        Ok(vec![
+            percentile(&latencies, 0.50),
+            percentile(&latencies, 0.99),
+        ])
+    }
+
+    /// Start line and stop flag of a wake storm.
+    struct Storm {
+        start: Barrier,
+        stop: AtomicBool,
+    }
+
+    /// What the waking thread of a storm measured.
+    struct StormWaker {
+        wakes: u64,
+        cpu: Duration,
+        write_syscalls: Option<u64>,
+    }
+
+    impl Storm {
+        fn new() -> Storm {
+            Storm {
+                // The waking thread, the polling thread and the timer.
+                start: Barrier::new(3),
+                stop: AtomicBool::new(false),
+            }
+        }
+
+        /// Waking side: wakes as fast as possible until stopped, then once
+        /// more so the poller sees the stop flag.
+        fn hammer(&self, wake: impl Fn() -> io::Result<()>) -> io::Result<StormWaker> {
+            let writes_before = thread_write_syscalls();
+            self.start.wait();
+            let cpu_before = thread_cpu_time();
+            let mut wakes = 0u64;
+            let mut result = Ok(());
+            while !self.stop.load(Ordering::Relaxed) {
+                if let Err(e) = wake() {
+                    result = Err(e);
+                    break;
+                }
+                wakes += 1;
+            }
+            let cpu_after = thread_cpu_time();
+            let writes_after = thread_write_syscalls();
+            wake()?;
+            result?;
+            Ok(StormWaker {
+                wakes,
+                cpu: cpu_after? - cpu_before?,
+                write_syscalls: writes_before.zip(writes_after).map(|(b, a)| a - b),
+            })
+        }
+
+        /// Polling side: counts `poll` returns until it sees the stop flag.
+        /// Returns (returns, time spent).
+        fn count_returns(
+            &self,
+            mut poll_once: impl FnMut() -> io::Result<()>,
+        ) -> io::Result<(u64, Duration)> {
+            self.start.wait();
+            let start = Instant::now();
+            let mut returns = 0u64;
+            loop {
+                poll_once()?;
+                returns += 1;
+                if self.stop.load(Ordering::Acquire) {
+                    return Ok((returns, start.elapsed()));
+                }
+            }
+        }
+
+        /// Timer side: lets the storm run for `length`.
+        fn run_for(&self, length: Duration) {
+            self.start.wait();
+            thread::sleep(length);
+            self.stop.store(true, Ordering::Release);
+        }
+    }
+
+    /// Runs a wake storm given the implementation's `wake` and `poll_once`
+    /// (moved to their threads). Returns [wakes per CPU-second, write
+    /// syscalls per wake, poller returns per second].
+    fn measure_wake_storm<W, P>(length: Duration, wake: W, poll_once: P) -> io::Result<Vec<f64>>
+    where
+        W: Fn() -> io::Result<()> + Send + 'static,
+        P: FnMut() -> io::Result<()> + Send + 'static,
+    {
+        let storm = Arc::new(Storm::new());
+        let waker = {
+            let storm = Arc::clone(&storm);
+            spawn_on(CPU_PEER, "storm-waker", move || storm.hammer(wake))?
+        };
+        let poller = {
+            let storm = Arc::clone(&storm);
+            spawn_on(CPU_HOME, "storm-poller", move || {
+                storm.count_returns(poll_once)
+            })?
+        };
+        storm.run_for(length);
+        let waker = join(waker);
+        let (returns, polled) = join(poller)?;
+        let waker = waker?;
+        let wakes = waker.wakes.max(1) as f64;
+        Ok(vec![
+            wakes / waker.cpu.as_secs_f64(),
+            waker.write_syscalls.map_or(f64::NAN, |w| w as f64 / wakes),
+            returns as f64 / polled.as_secs_f64(),
+        ])
+    }
+
+    /// Runs `poll_for(timeout)` `samples` times per timeout of [`TIMEOUTS`];
+    /// `poll_for` must fail if anything was ready. Returns the median
+    /// overshoot in µs per timeout, then the number of early returns.
+    fn measure_overshoot(
+        samples: [usize; 3],
+        mut poll_for: impl FnMut(Duration) -> io::Result<()>,
+    ) -> io::Result<Vec<f64>> {
+        let mut figures = Vec::with_capacity(TIMEOUTS.len() + 1);
+        let mut early = 0u32;
+        for (timeout, count) in TIMEOUTS.into_iter().zip(samples) {
+            let mut overshoots = Vec::with_capacity(count);
+            for _ in 0..count {
+                let start = Instant::now();
+                poll_for(timeout)?;
+                let elapsed = start.elapsed();
+                if elapsed < timeout {
+                    early += 1;
+                }
+                overshoots.push((elapsed.as_secs_f64() - timeout.as_secs_f64()) * 1e6);
+            }
+            figures.push(median(&overshoots));
+        }
+        figures.push(f64::from(early));
+        Ok(figures)
+    }
+
+    // -----------------------------------------------------------------
+    // nbio and mio: one source, expanded once per crate
+    // -----------------------------------------------------------------
+
+    /// Expands to a module holding every workload written against the API
+    /// nbio and mio share, for the crate `$krate`.
+    macro_rules! workloads {
+        ($module:ident, $krate:ident) => {
+            #[doc = concat!("The workloads on `", stringify!($krate), "`.")]
+            mod $module {
+                use super::{
+                    drive_echo, eof, loopback_listener, measure_overshoot, measure_wake_latency,
+                    measure_wake_storm, micros_per_op, spawn_on, tcp_pair, timed_out, CpuStopwatch,
+                    CPU_HOME, DEADLINE, LARGE_BATCH, SMALL_BATCH,
+                };
+                use std::io::{self, Read, Write};
+                use std::sync::Arc;
+                use std::time::Duration;
+                use $krate::net::{TcpListener, TcpStream, UnixStream};
+                use $krate::{Events, Interest, Poll, Registry, Token, Waker};
+
+                const CLIENT: Token = Token(0);
+                const SERVER: Token = Token(1);
+                const LISTENER: Token = Token(0);
+                const WAKER: Token = Token(1);
+                /// Tokens of accepted connections and idle sources start here.
+                const FIRST_EXTRA: usize = 2;
+
+                /// Polls until at least one event arrives (or fails after
+                /// [`DEADLINE`]).
+                fn poll_some(poll: &mut Poll, events: &mut Events, what: &str) -> io::Result<()> {
+                    loop {
+                        match poll.poll(events, Some(DEADLINE)) {
+                            Ok(()) if events.is_empty() => return Err(timed_out(what)),
+                            Ok(()) => return Ok(()),
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+
+                /// Polls until a readable event for `token` arrives.
+                fn wait_readable(
+                    poll: &mut Poll,
+                    events: &mut Events,
+                    token: Token,
+                ) -> io::Result<()> {
+                    loop {
+                        poll_some(poll, events, "waiting for readable")?;
+                        if events.iter().any(|e| e.token() == token && e.is_readable()) {
+                            return Ok(());
+                        }
+                    }
+                }
+
+                /// Waits for `buf.len()` bytes on `stream` and reads exactly
+                /// that many: no extra read to see `WouldBlock`, since the
+                /// peer sends nothing more before it gets a reply.
+                fn receive<S: Read>(
+                    poll: &mut Poll,
+                    events: &mut Events,
+                    (stream, token): (&mut S, Token),
+                    buf: &mut [u8],
+                ) -> io::Result<()> {
+                    wait_readable(poll, events, token)?;
+                    let mut got = 0;
+                    loop {
+                        match stream.read(&mut buf[got..]) {
+                            Ok(0) => return Err(eof("ping-pong")),
+                            Ok(n) => {
+                                got += n;
+                                if got == buf.len() {
+                                    return Ok(());
+                                }
+                            }
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                                wait_readable(poll, events, token)?
+                            }
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+
+                /// `trips` round trips of `size` bytes between two
+                /// registered ends; µs per round trip.
+                fn ping_pong<S: Read + Write>(
+                    poll: &mut Poll,
+                    (client, server): (&mut S, &mut S),
+                    size: usize,
+                    trips: usize,
+                ) -> io::Result<f64> {
+                    let mut events = Events::with_capacity(SMALL_BATCH);
+                    let message = vec![0x5a_u8; size];
+                    let mut buf = vec![0u8; size];
+                    let start = CpuStopwatch::start()?;
+                    for _ in 0..trips {
+                        client.write_all(&message)?;
+                        receive(poll, &mut events, (&mut *server, SERVER), &mut buf)?;
+                        server.write_all(&buf)?;
+                        receive(poll, &mut events, (&mut *client, CLIENT), &mut buf)?;
+                    }
+                    Ok(micros_per_op(start.elapsed()?, trips))
+                }
+
+                /// Ping-pong over loopback TCP; µs per round trip.
+                pub fn tcp_ping_pong(size: usize, trips: usize) -> io::Result<Vec<f64>> {
+                    let (client, server) = tcp_pair()?;
+                    let (mut client, mut server) =
+                        (TcpStream::from_std(client), TcpStream::from_std(server));
+                    let mut poll = Poll::new()?;
+                    poll.registry()
+                        .register(&mut client, CLIENT, Interest::READABLE)?;
+                    poll.registry()
+                        .register(&mut server, SERVER, Interest::READABLE)?;
+                    Ok(vec![ping_pong(
+                        &mut poll,
+                        (&mut client, &mut server),
+                        size,
+                        trips,
+                    )?])
+                }
+
+                /// 1-byte ping-pong over a Unix pair with `idle` idle Unix
+                /// sockets registered beside it; µs per round trip.
+                pub fn idle_ping_pong(idle: usize, trips: usize) -> io::Result<Vec<f64>> {
+                    let mut poll = Poll::new()?;
+                    let mut idle_pairs = Vec::with_capacity(idle / 2);
+                    for i in 0..idle / 2 {
+                        let (mut x, mut y) = UnixStream::pair()?;
+                        let token = FIRST_EXTRA + 2 * i;
+                        poll.registry()
+                            .register(&mut x, Token(token), Interest::READABLE)?;
+                        poll.registry()
+                            .register(&mut y, Token(token + 1), Interest::READABLE)?;
+                        idle_pairs.push((x, y));
+                    }
+                    let (mut client, mut server) = UnixStream::pair()?;
+                    poll.registry()
+                        .register(&mut client, CLIENT, Interest::READABLE)?;
+                    poll.registry()
+                        .register(&mut server, SERVER, Interest::READABLE)?;
+                    Ok(vec![ping_pong(
+                        &mut poll,
+                        (&mut client, &mut server),
+                        1,
+                        trips,
+                    )?])
+                }
+
+                /// register + reregister + deregister of one TCP stream;
+                /// µs per triple.
+                pub fn churn(iterations: usize) -> io::Result<Vec<f64>> {
+                    let (stream, _peer) = tcp_pair()?;
+                    let mut stream = TcpStream::from_std(stream);
+                    let poll = Poll::new()?;
+                    let registry = poll.registry();
+                    let start = CpuStopwatch::start()?;
+                    for i in 0..iterations {
+                        registry.register(&mut stream, Token(i), Interest::READABLE)?;
+                        registry.reregister(
+                            &mut stream,
+                            Token(i),
+                            Interest::READABLE | Interest::WRITABLE,
+                        )?;
+                        registry.deregister(&mut stream)?;
+                    }
+                    Ok(vec![micros_per_op(start.elapsed()?, iterations)])
+                }
+
+                /// One accepted connection of the echo server.
+                struct Conn {
+                    stream: TcpStream,
+                    /// Bytes read but not yet written back.
+                    unsent: Vec<u8>,
+                    /// Registered for WRITABLE too (while `unsent` is not empty).
+                    wants_writable: bool,
+                }
+
+                impl Conn {
+                    /// Writes `data` back, keeping what does not fit.
+                    fn echo(&mut self, data: &[u8]) -> io::Result<()> {
+                        if !self.unsent.is_empty() {
+                            self.unsent.extend_from_slice(data);
+                            return Ok(());
+                        }
+                        match self.stream.write(data) {
+                            Ok(n) => self.unsent.extend_from_slice(&data[n..]),
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                                self.unsent.extend_from_slice(data)
+                            }
+                            Err(e) => return Err(e),
+                        }
+                        Ok(())
+                    }
+
+                    /// Writes out as much of `unsent` as the socket takes.
+                    fn flush(&mut self) -> io::Result<()> {
+                        while !self.unsent.is_empty() {
+                            match self.stream.write(&self.unsent) {
+                                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                                Ok(n) => drop(self.unsent.drain(..n)),
+                                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                                Err(e) => return Err(e),
+                            }
+                        }
+                        Ok(())
+                    }
+
+                    /// Reads until `WouldBlock`, echoing every chunk.
+                    /// `Ok(false)` once the peer closed.
+                    fn echo_available(&mut self, buf: &mut [u8]) -> io::Result<bool> {
+                        loop {
+                            match self.stream.read(buf) {
+                                Ok(0) => return Ok(false),
+                                Ok(n) => self.echo(&buf[..n])?,
+                                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+                                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                                Err(e) => return Err(e),
+                            }
+                        }
+                    }
+
+                    /// Handles one event; `Ok(false)` if the connection is done.
+                    fn on_event(
+                        &mut self,
+                        registry: &Registry,
+                        token: Token,
+                        (readable, writable): (bool, bool),
+                        buf: &mut [u8],
+                    ) -> io::Result<bool> {
+                        if writable {
+                            self.flush()?;
+                        }
+                        if readable && !self.echo_available(buf)? {
+                            return Ok(false);
+                        }
+                        let wants_writable = !self.unsent.is_empty();
+                        if wants_writable != self.wants_writable {
+                            let interest = if wants_writable {
+                                Interest::READABLE | Interest::WRITABLE
+                            } else {
+                                Interest::READABLE
+                            };
+                            registry.reregister(&mut self.stream, token, interest)?;
+                            self.wants_writable = wants_writable;
+                        }
+                        Ok(true)
+                    }
+                }
+
+                /// Accepts every pending connection.
+                fn accept_all(
+                    registry: &Registry,
+                    listener: &TcpListener,
+                    conns: &mut Vec<Option<Conn>>,
+                ) -> io::Result<()> {
+                    loop {
+                        match listener.accept() {
+                            Ok((mut stream, _)) => {
+                                stream.set_nodelay(true)?;
+                                let token = Token(FIRST_EXTRA + conns.len());
+                                registry.register(&mut stream, token, Interest::READABLE)?;
+                                conns.push(Some(Conn {
+                                    stream,
+                                    unsent: Vec::new(),
+                                    wants_writable: false,
+                                }));
+                            }
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+
+                /// The echo server loop; returns when the waker fires.
+                fn serve(mut poll: Poll, listener: TcpListener) -> io::Result<()> {
+                    let mut events = Events::with_capacity(LARGE_BATCH);
+                    let mut conns: Vec<Option<Conn>> = Vec::new();
+                    let mut buf = vec![0u8; 16 * 1024];
+                    loop {
+                        poll_some(&mut poll, &mut events, "echo server")?;
+                        for event in events.iter() {
+                            match event.token() {
+                                WAKER => return Ok(()),
+                                LISTENER => accept_all(poll.registry(), &listener, &mut conns)?,
+                                token => {
+                                    let slot = &mut conns[token.0 - FIRST_EXTRA];
+                                    let Some(conn) = slot else { continue };
+                                    let ready = (event.is_readable(), event.is_writable());
+                                    // A connection that failed or closed is
+                                    // dropped; the load generator notices.
+                                    if !matches!(
+                                        conn.on_event(poll.registry(), token, ready, &mut buf),
+                                        Ok(true)
+                                    ) {
+                                        *slot = None;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+
+                /// Echo server on [`CPU_HOME`] against the fixed load
+                /// generator; messages per second.
+                pub fn echo(load: (usize, usize)) -> io::Result<Vec<f64>> {
+                    let std_listener = loopback_listener()?;
+                    let addr = std_listener.local_addr()?;
+                    let mut listener = TcpListener::from_std(std_listener);
+                    let poll = Poll::new()?;
+                    poll.registry()
+                        .register(&mut listener, LISTENER, Interest::READABLE)?;
+                    let waker = Waker::new(poll.registry(), WAKER)?;
+                    let server = spawn_on(CPU_HOME, "echo-server", move || serve(poll, listener))?;
+                    Ok(vec![drive_echo(addr, load, || waker.wake(), server)?])
+                }
+
+                /// Wake latency; [p50, p99] in µs.
+                pub fn wake_latency(count: usize) -> io::Result<Vec<f64>> {
+                    let mut poll = Poll::new()?;
+                    // Kept alive here until the end: the last wake is only
+                    // delivered while the waker exists.
+                    let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+                    let mut events = Events::with_capacity(SMALL_BATCH);
+                    let wake = {
+                        let waker = Arc::clone(&waker);
+                        move || waker.wake()
+                    };
+                    measure_wake_latency(count, wake, || {
+                        wait_readable(&mut poll, &mut events, WAKER)
+                    })
+                }
+
+                /// Wake storm; [wakes per CPU-s, syscalls per wake, poller
+                /// returns per s].
+                pub fn wake_storm(length: Duration) -> io::Result<Vec<f64>> {
+                    let mut poll = Poll::new()?;
+                    // Kept alive here until both threads are done, so the
+                    // final wake reaches the poller.
+                    let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+                    let mut events = Events::with_capacity(SMALL_BATCH);
+                    let wake = {
+                        let waker = Arc::clone(&waker);
+                        move || waker.wake()
+                    };
+                    measure_wake_storm(length, wake, move || {
+                        poll_some(&mut poll, &mut events, "wake storm poller")
+                    })
+                }
+
+                /// Timeout overshoot; median µs per timeout, then early returns.
+                pub fn overshoot(samples: [usize; 3]) -> io::Result<Vec<f64>> {
+                    let mut poll = Poll::new()?;
+                    let mut events = Events::with_capacity(SMALL_BATCH);
+                    let (mut idle, _peer) = UnixStream::pair()?;
+                    poll.registry()
+                        .register(&mut idle, CLIENT, Interest::READABLE)?;
+                    measure_overshoot(samples, |timeout| {
+                        poll.poll(&mut events, Some(timeout))?;
+                        if events.is_empty() {
+                            Ok(())
+                        } else {
+                            Err(io::Error::other("overshoot: unexpected event"))
+                        }
+                    })
+                }
+            }
+        };
+    }
+
+    workloads!(nbio_impl, nbio);
+    workloads!(mio_impl, mio);
+
+    // -----------------------------------------------------------------
+    // raw: the same workloads on libc
+    // -----------------------------------------------------------------
+
+    /// The workloads written directly on `libc`.
+    mod raw {
+        use super::{
+            drive_echo, eof, loopback_listener, measure_overshoot, measure_wake_latency,
+            measure_wake_storm, micros_per_op, spawn_on, tcp_pair, timed_out, AsRawFd,
+            CpuStopwatch, FromRawFd, OwnedFd, RawFd, CPU_HOME, DEADLINE_MS, LARGE_BATCH,
+            SMALL_BATCH,
+        };
+        use std::io;
+        use std::sync::atomic::{AtomicU8, Ordering};
+        use std::sync::Arc;
+        use std::time::Duration;
+
+        pub const READABLE_ET: u32 = (libc::EPOLLIN | libc::EPOLLET) as u32;
+        const READ_WRITE_ET: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLET) as u32;
+        const CLIENT: u64 = 0;
+        const SERVER: u64 = 1;
+        const LISTENER: u64 = 0;
+        const WAKER: u64 = 1;
+        const FIRST_EXTRA: u64 = 2;
+
+        /// Turns a -1 return into the thread's `errno`.
+        fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
+            if rc < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(rc)
+            }
+        }
+
+        /// Turns a -1 `ssize_t` return into `errno`, anything else into a count.
+        fn check_len(rc: libc::ssize_t) -> io::Result<usize> {
+            if rc < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(rc as usize)
+            }
+        }
+
+        /// Takes ownership of a descriptor the kernel just returned.
+        fn owned(fd: RawFd) -> OwnedFd {
+            // SAFETY: only called with a descriptor that a successful system
+            // call has just created and that nothing else owns.
+            unsafe { OwnedFd::from_raw_fd(fd) }
+        }
+
+        /// An epoll instance with its event buffer.
+        pub struct Epoll {
+            fd: OwnedFd,
+            ready: Vec<libc::epoll_event>,
+        }
+
+        impl Epoll {
+            pub fn new(capacity: usize) -> io::Result<Epoll> {
+                // SAFETY: `epoll_create1` takes a flag and returns a new fd or -1.
+                let fd = check(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+                Ok(Epoll {
+                    fd: owned(fd),
+                    ready: vec![libc::epoll_event { events: 0, u64: 0 }; capacity],
+                })
+            }
+
+            fn ctl(&self, op: libc::c_int, fd: RawFd, token: u64, flags: u32) -> io::Result<()> {
+                let mut event = libc::epoll_event {
+                    events: flags,
+                    u64: token,
+                };
+                // SAFETY: `event` is a valid `epoll_event` that outlives the
+                // call; bad fds are reported as errors.
+                check(unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), op, fd, &mut event) })?;
+                Ok(())
+            }
+
+            pub fn add(&self, fd: RawFd, token: u64, flags: u32) -> io::Result<()> {
+                self.ctl(libc::EPOLL_CTL_ADD, fd, token, flags)
+            }
+
+            pub fn modify(&self, fd: RawFd, token: u64, flags: u32) -> io::Result<()> {
+                self.ctl(libc::EPOLL_CTL_MOD, fd, token, flags)
+            }
+
+            pub fn delete(&self, fd: RawFd) -> io::Result<()> {
+                // SAFETY: the event argument of EPOLL_CTL_DEL is ignored (and
+                // may be null) since Linux 2.6.9; bad fds are errors.
+                let rc = unsafe {
+                    libc::epoll_ctl(
+                        self.fd.as_raw_fd(),
+                        libc::EPOLL_CTL_DEL,
+                        fd,
+                        std::ptr::null_mut(),
+                    )
+                };
+                check(rc).map(drop)
+            }
+
+            /// `epoll_wait` with the deadline; fails if nothing arrived.
+            pub fn wait(&mut self, what: &str) -> io::Result<usize> {
+                loop {
+                    // SAFETY: `ready` holds `ready.len()` writable
+                    // `epoll_event`s and the length passed matches it.
+                    let rc = unsafe {
+                        libc::epoll_wait(
+                            self.fd.as_raw_fd(),
+                            self.ready.as_mut_ptr(),
+                            self.ready.len() as libc::c_int,
+                            DEADLINE_MS,
+                        )
+                    };
+                    match check(rc) {
+                        Ok(0) => return Err(timed_out(what)),
+                        Ok(n) => return Ok(n as usize),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+
+            /// Waits at most `timeout`: `epoll_pwait2` (ns resolution) if the
+            /// kernel has it, else `epoll_wait` rounded up to whole ms.
+            pub fn wait_timeout(&mut self, timeout: Duration) -> io::Result<usize> {
+                let rc = if has_epoll_pwait2() {
+                    let spec = KernelTimespec {
+                        tv_sec: timeout.as_secs() as i64,
+                        tv_nsec: i64::from(timeout.subsec_nanos()),
+                    };
+                    self.pwait2(&spec)
+                } else {
+                    let ms = timeout.as_nanos().div_ceil(1_000_000) as libc::c_int;
+                    // SAFETY: as in `wait`.
+                    let rc = unsafe {
+                        libc::epoll_wait(
+                            self.fd.as_raw_fd(),
+                            self.ready.as_mut_ptr(),
+                            self.ready.len() as libc::c_int,
+                            ms,
+                        )
+                    };
+                    rc as libc::c_long
+                };
+                check_len(rc as libc::ssize_t)
+            }
+
+            /// The raw `epoll_pwait2` system call, no signal mask.
+            fn pwait2(&mut self, timeout: &KernelTimespec) -> libc::c_long {
+                // SAFETY: `ready` holds `ready.len()` writable `epoll_event`s
+                // and the length passed matches; `timeout` is a valid
+                // `timespec` that outlives the call; a null sigmask means
+                // "leave the mask alone", so its size argument is unused.
+                unsafe {
+                    libc::syscall(
+                        libc::SYS_epoll_pwait2,
+                        self.fd.as_raw_fd(),
+                        self.ready.as_mut_ptr(),
+                        self.ready.len() as libc::c_int,
+                        timeout as *const KernelTimespec,
+                        std::ptr::null::<libc::sigset_t>(),
+                        0usize,
+                    )
+                }
+            }
+
+            /// Token of the `i`-th ready event.
+            pub fn token(&self, i: usize) -> u64 {
+                let event = self.ready[i];
+                event.u64
+            }
+
+            /// Flags of the `i`-th ready event.
+            pub fn flags(&self, i: usize) -> u32 {
+                let event = self.ready[i];
+                event.events
+            }
+
+            /// Waits until `token` is reported readable.
+            fn wait_readable(&mut self, token: u64) -> io::Result<()> {
+                loop {
+                    let n = self.wait("waiting for readable")?;
+                    let readable = libc::EPOLLIN as u32;
+                    if (0..n).any(|i| self.token(i) == token && self.flags(i) & readable != 0) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+
+        /// The kernel's `struct __kernel_timespec`, which `epoll_pwait2`
+        /// takes on every architecture (64-bit seconds even where libc's
+        /// `timespec` is 32-bit).
+        #[repr(C)]
+        pub struct KernelTimespec {
+            tv_sec: i64,
+            tv_nsec: i64,
+        }
+
+        /// 0 = not probed yet, 1 = `epoll_pwait2` works, 2 = `ENOSYS`.
+        static PWAIT2: AtomicU8 = AtomicU8::new(0);
+
+        /// Whether this kernel has `epoll_pwait2` (probed once).
+        pub fn has_epoll_pwait2() -> bool {
+            match PWAIT2.load(Ordering::Relaxed) {
+                1 => true,
+                2 => false,
+                _ => {
+                    let works = Epoll::new(1)
+                        .map(|mut epoll| {
+                            let zero = KernelTimespec {
+                                tv_sec: 0,
+                                tv_nsec: 0,
+                            };
+                            let rc = epoll.pwait2(&zero);
+                            rc >= 0
+                                || io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS)
+                        })
+                        .unwrap_or(false);
+                    PWAIT2.store(if works { 1 } else { 2 }, Ordering::Relaxed);
+                    works
+                }
+            }
+        }
+
+        pub fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+            // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
+            check_len(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) })
+        }
+
+        pub fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+            // SAFETY: `buf` is valid for reads of `buf.len()` bytes;
+            // MSG_NOSIGNAL turns a broken pipe into EPIPE, not SIGPIPE.
+            check_len(unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) })
+        }
+
+        /// Sends all of `buf` (small messages into idle sockets: one call).
+        fn send_all(fd: RawFd, buf: &[u8]) -> io::Result<()> {
+            let mut sent = 0;
+            while sent < buf.len() {
+                sent += send(fd, &buf[sent..])?;
+            }
+            Ok(())
+        }
+
+        /// A non-blocking eventfd.
+        fn eventfd() -> io::Result<OwnedFd> {
+            // SAFETY: `eventfd` takes a counter and flags, returns a new fd or -1.
+            let fd = check(unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) })?;
+            Ok(owned(fd))
+        }
+
+        /// Adds 1 to an eventfd: one `write` of 8 bytes.
+        fn signal(fd: RawFd) -> io::Result<()> {
+            let one = 1u64.to_ne_bytes();
+            // SAFETY: `one` is valid for reads of its 8 bytes.
+            check_len(unsafe { libc::write(fd, one.as_ptr().cast(), one.len()) }).map(drop)
+        }
+
+        /// A non-blocking, close-on-exec Unix stream pair.
+        fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
+            let mut fds = [0 as RawFd; 2];
+            let kind = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+            // SAFETY: `fds` is valid for writes of two ints.
+            check(unsafe { libc::socketpair(libc::AF_UNIX, kind, 0, fds.as_mut_ptr()) })?;
+            Ok((owned(fds[0]), owned(fds[1])))
+        }
+
+        /// Accepts one connection, non-blocking and close-on-exec.
+        fn accept(listener: RawFd) -> io::Result<OwnedFd> {
+            let flags = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+            // SAFETY: null address and length pointers are allowed (the
+            // peer address is not wanted).
+            let fd = unsafe {
+                libc::accept4(listener, std::ptr::null_mut(), std::ptr::null_mut(), flags)
+            };
+            check(fd).map(owned)
+        }
+
+        fn set_nodelay(fd: RawFd) -> io::Result<()> {
+            let on: libc::c_int = 1;
+            // SAFETY: `on` is a valid int of the size passed and outlives
+            // the call.
+            let rc = unsafe {
+                libc::setsockopt(
+                    fd,
+                    libc::IPPROTO_TCP,
+                    libc::TCP_NODELAY,
+                    (&on as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            check(rc).map(drop)
+        }
+
+        /// Waits for and reads exactly `buf.len()` bytes (see the nbio/mio
+        /// version).
+        fn receive(epoll: &mut Epoll, (fd, token): (RawFd, u64), buf: &mut [u8]) -> io::Result<()> {
+            epoll.wait_readable(token)?;
+            let mut got = 0;
+            loop {
+                match recv(fd, &mut buf[got..]) {
+                    Ok(0) => return Err(eof("ping-pong")),
+                    Ok(n) => {
+                        got += n;
+                        if got == buf.len() {
+                            return Ok(());
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        epoll.wait_readable(token)?
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+
+        fn ping_pong(
+            epoll: &mut Epoll,
+            (client, server): (RawFd, RawFd),
+            size: usize,
+            trips: usize,
+        ) -> io::Result<f64> {
+            let message = vec![0x5a_u8; size];
+            let mut buf = vec![0u8; size];
+            let start = CpuStopwatch::start()?;
+            for _ in 0..trips {
+                send_all(client, &message)?;
+                receive(epoll, (server, SERVER), &mut buf)?;
+                send_all(server, &buf)?;
+                receive(epoll, (client, CLIENT), &mut buf)?;
+            }
+            Ok(micros_per_op(start.elapsed()?, trips))
+        }
+
+        pub fn tcp_ping_pong(size: usize, trips: usize) -> io::Result<Vec<f64>> {
+            let (client, server) = tcp_pair()?;
+            let (client, server) = (client.as_raw_fd(), server.as_raw_fd());
+            let mut epoll = Epoll::new(SMALL_BATCH)?;
+            epoll.add(client, CLIENT, READABLE_ET)?;
+            epoll.add(server, SERVER, READABLE_ET)?;
+            Ok(vec![ping_pong(&mut epoll, (client, server), size, trips)?])
+        }
+
+        pub fn idle_ping_pong(idle: usize, trips: usize) -> io::Result<Vec<f64>> {
+            let mut epoll = Epoll::new(SMALL_BATCH)?;
+            let mut idle_pairs = Vec::with_capacity(idle / 2);
+            for i in 0..(idle / 2) as u64 {
+                let (x, y) = socketpair()?;
+                epoll.add(x.as_raw_fd(), FIRST_EXTRA + 2 * i, READABLE_ET)?;
+                epoll.add(y.as_raw_fd(), FIRST_EXTRA + 2 * i + 1, READABLE_ET)?;
+                idle_pairs.push((x, y));
+            }
+            let (client, server) = socketpair()?;
+            let (client, server) = (client.as_raw_fd(), server.as_raw_fd());
+            epoll.add(client, CLIENT, READABLE_ET)?;
+            epoll.add(server, SERVER, READABLE_ET)?;
+            Ok(vec![ping_pong(&mut epoll, (client, server), 1, trips)?])
+        }
+
+        pub fn churn(iterations: usize) -> io::Result<Vec<f64>> {
+            let (stream, _peer) = tcp_pair()?;
+            let fd = stream.as_raw_fd();
+            let epoll = Epoll::new(1)?;
+            let start = CpuStopwatch::start()?;
+            for i in 0..iterations as u64 {
+                epoll.add(fd, i, READABLE_ET)?;
+                epoll.modify(fd, i, READ_WRITE_ET)?;
+                epoll.delete(fd)?;
+            }
+            Ok(vec![micros_per_op(start.elapsed()?, iterations)])
+        }
+
+        /// One accepted connection of the raw echo server.
+        struct Conn {
+            fd: OwnedFd,
+            unsent: Vec<u8>,
+            wants_writable: bool,
+        }
+
+        impl Conn {
+            fn echo(&mut self, data: &[u8]) -> io::Result<()> {
+                if !self.unsent.is_empty() {
+                    self.unsent.extend_from_slice(data);
+                    return Ok(());
+                }
+                match send(self.fd.as_raw_fd(), data) {
+                    Ok(n) => self.unsent.extend_from_slice(&data[n..]),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.unsent.extend_from_slice(data)
+                    }
+                    Err(e) => return Err(e),
+                }
+                Ok(())
+            }
+
+            fn flush(&mut self) -> io::Result<()> {
+                while !self.unsent.is_empty() {
+                    match send(self.fd.as_raw_fd(), &self.unsent) {
+                        Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                        Ok(n) => drop(self.unsent.drain(..n)),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(())
+            }
+
+            fn echo_available(&mut self, buf: &mut [u8]) -> io::Result<bool> {
+                loop {
+                    match recv(self.fd.as_raw_fd(), buf) {
+                        Ok(0) => return Ok(false),
+                        Ok(n) => self.echo(&buf[..n])?,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+
+            fn on_event(
+                &mut self,
+                epoll: &Epoll,
+                token: u64,
+                flags: u32,
+                buf: &mut [u8],
+            ) -> io::Result<bool> {
+                // Errors and hang-ups surface through the read or write.
+                let readable =
+                    flags & (libc::EPOLLIN | libc::EPOLLERR | libc::EPOLLHUP) as u32 != 0;
+                let writable = flags & (libc::EPOLLOUT | libc::EPOLLERR) as u32 != 0;
+                if writable {
+                    self.flush()?;
+                }
+                if readable && !self.echo_available(buf)? {
+                    return Ok(false);
+                }
+                let wants_writable = !self.unsent.is_empty();
+                if wants_writable != self.wants_writable {
+                    let flags = if wants_writable {
+                        READ_WRITE_ET
+                    } else {
+                        READABLE_ET
+                    };
+                    epoll.modify(self.fd.as_raw_fd(), token, flags)?;
+                    self.wants_writable = wants_writable;
+                }
+                Ok(true)
+            }
+        }
+
+        fn accept_all(
+            epoll: &Epoll,
+            listener: RawFd,
+            conns: &mut Vec<Option<Conn>>,
+        ) -> io::Result<()> {
+            loop {
+                match accept(listener) {
+                    Ok(fd) => {
+                        set_nodelay(fd.as_raw_fd())?;
+                        let token = FIRST_EXTRA + conns.len() as u64;
+                        epoll.add(fd.as_raw_fd(), token, READABLE_ET)?;
+                        conns.push(Some(Conn {
+                            fd,
+                            unsent: Vec::new(),
+                            wants_writable: false,
+                        }));
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+
+        fn serve(
+            mut epoll: Epoll,
+            listener: std::net::TcpListener,
+            _stop: Arc<OwnedFd>,
+        ) -> io::Result<()> {
+            let mut conns: Vec<Option<Conn>> = Vec::new();
+            let mut buf = vec![0u8; 16 * 1024];
+            loop {
+                let n = epoll.wait("echo server")?;
+                for i in 0..n {
+                    match epoll.token(i) {
+                        WAKER => return Ok(()),
+                        LISTENER => accept_all(&epoll, listener.as_raw_fd(), &mut conns)?,
+                        token => {
+                            let slot = &mut conns[(token - FIRST_EXTRA) as usize];
+                            let Some(conn) = slot else { continue };
+                            if !matches!(
+                                conn.on_event(&epoll, token, epoll.flags(i), &mut buf),
+                                Ok(true)
+                            ) {
+                                *slot = None;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        pub fn echo(load: (usize, usize)) -> io::Result<Vec<f64>> {
+            let listener = loopback_listener()?;
+            let addr = listener.local_addr()?;
+            let epoll = Epoll::new(LARGE_BATCH)?;
+            epoll.add(listener.as_raw_fd(), LISTENER, READABLE_ET)?;
+            let stop = Arc::new(eventfd()?);
+            epoll.add(stop.as_raw_fd(), WAKER, READABLE_ET)?;
+            let server = {
+                let stop = Arc::clone(&stop);
+                spawn_on(CPU_HOME, "echo-server", move || {
+                    serve(epoll, listener, stop)
+                })?
+            };
+            Ok(vec![drive_echo(
+                addr,
+                load,
+                || signal(stop.as_raw_fd()),
+                server,
+            )?])
+        }
+
+        /// An eventfd registered edge-triggered on `epoll` under [`WAKER`]:
+        /// each wake is one 8-byte write and it is never read, as a careful
+        /// raw program would do.
+        fn wake_pair() -> io::Result<(Epoll, Arc<OwnedFd>)> {
+            let epoll = Epoll::new(SMALL_BATCH)?;
+            let efd = Arc::new(eventfd()?);
+            epoll.add(efd.as_raw_fd(), WAKER, READABLE_ET)?;
+            Ok((epoll, efd))
+        }
+
+        pub fn wake_latency(count: usize) -> io::Result<Vec<f64>> {
+            // The eventfd stays open here until the end (see nbio's version).
+            let (mut epoll, efd) = wake_pair()?;
+            let wake = {
+                let efd = Arc::clone(&efd);
+                move || signal(efd.as_raw_fd())
+            };
+            measure_wake_latency(count, wake, || epoll.wait_readable(WAKER))
+        }
+
+        pub fn wake_storm(length: Duration) -> io::Result<Vec<f64>> {
+            let (mut epoll, efd) = wake_pair()?;
+            let wake = {
+                let efd = Arc::clone(&efd);
+                move || signal(efd.as_raw_fd())
+            };
+            measure_wake_storm(length, wake, move || {
+                epoll.wait("wake storm poller").map(drop)
+            })
+        }
+
+        pub fn overshoot(samples: [usize; 3]) -> io::Result<Vec<f64>> {
+            let mut epoll = Epoll::new(SMALL_BATCH)?;
+            let (idle, _peer) = socketpair()?;
+            epoll.add(idle.as_raw_fd(), CLIENT, READABLE_ET)?;
+            measure_overshoot(samples, |timeout| match epoll.wait_timeout(timeout)? {
+                0 => Ok(()),
+                _ => Err(io::Error::other("overshoot: unexpected event")),
+            })
+        }
+    }
+
+    // -----------------------------------------------------------------
+    // Interleaved measurement and reporting
+    // -----------------------------------------------------------------
+
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    enum Impl {
+        Nbio,
+        Mio,
+        Raw,
+    }
+
+    impl Impl {
+        const ALL: [Impl; 3] = [Impl::Nbio, Impl::Mio, Impl::Raw];
+
+        fn index(self) -> usize {
+            self as usize
+        }
+
+        fn name(self) -> &'static str {
+            match self {
+                Impl::Nbio => "nbio",
+                Impl::Mio => "mio",
+                Impl::Raw => "raw",
+            }
+        }
+    }
+
+    /// Runs the same workload function on nbio, mio or raw.
+    macro_rules! dispatch {
+        ($imp:expr, $workload:ident($($arg:expr),*)) => {
+            match $imp {
+                Impl::Nbio => nbio_impl::$workload($($arg),*),
+                Impl::Mio => mio_impl::$workload($($arg),*),
+                Impl::Raw => raw::$workload($($arg),*),
+            }
+        };
+    }
+
+    /// How a metric compares.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Kind {
+        /// Lower is better (time, syscalls); ratio = other / nbio.
+        Cost,
+        /// Higher is better (throughput); ratio = nbio / other.
+        Rate,
+        /// An event count, summed over rounds; no ratio.
+        Count,
+    }
+
+    /// What the summary checks a metric against.
+    #[derive(Clone, Copy)]
+    struct Targets {
+        /// Minimum median mio/nbio ratio.
+        vs_mio: Option<f64>,
+        /// Minimum median raw/nbio ratio.
+        vs_raw: Option<f64>,
+        /// Maximum value of nbio's own figure.
+        nbio_at_most: Option<f64>,
+    }
+
+    /// nbio at least as good as mio and within 3 % of raw.
+    const USUAL: Targets = Targets {
+        vs_mio: Some(1.0),
+        vs_raw: Some(0.97),
+        nbio_at_most: None,
+    };
+    /// Informational only.
+    const NONE: Targets = Targets {
+        vs_mio: None,
+        vs_raw: None,
+        nbio_at_most: None,
+    };
+
+    /// One figure a workload reports.
+    #[derive(Clone, Copy)]
+    struct Metric {
+        label: &'static str,
+        unit: &'static str,
+        kind: Kind,
+        targets: Targets,
+    }
+
+    const fn metric(
+        label: &'static str,
+        unit: &'static str,
+        kind: Kind,
+        targets: Targets,
+    ) -> Metric {
+        Metric {
+            label,
+            unit,
+            kind,
+            targets,
+        }
+    }
+
+    /// Median and spread of the per-round ratios.
+    #[derive(Clone, Copy)]
+    struct Spread {
+        median: f64,
+        low: f64,
+        high: f64,
+    }
+
+    impl Spread {
+        /// p10–p90 with 10 or more values, min–max otherwise.
+        fn of(values: &[f64]) -> Option<Spread> {
+            let values = sorted(values);
+            let (low, high) = if values.len() >= 10 {
+                (percentile(&values, 0.10), percentile(&values, 0.90))
+            } else {
+                (*values.first()?, *values.last()?)
+            };
+            Some(Spread {
+                median: median(&values),
+                low,
+                high,
+            })
+        }
+    }
+
+    /// The measured values of one metric: per implementation, per round.
+    struct Outcome {
+        row: String,
+        metric: Metric,
+        values: [Vec<f64>; 3],
+    }
+
+    impl Outcome {
+        /// nbio's, mio's or raw's figure: median over rounds (sum for counts).
+        fn figure(&self, imp: Impl) -> f64 {
+            let values = &self.values[imp.index()];
+            match self.metric.kind {
+                Kind::Count => values.iter().sum(),
+                _ => median(values),
+            }
+        }
+
+        /// The figure as printed (counts as integers).
+        fn shown(&self, imp: Impl) -> String {
+            match self.metric.kind {
+                Kind::Count => format!("{:.0}", self.figure(imp)),
+                _ => format_value(self.figure(imp)),
+            }
+        }
+
+        /// Per-round "how much better nbio did than `other`", summarised.
+        fn ratio(&self, other: Impl) -> Option<Spread> {
+            let nbio = &self.values[Impl::Nbio.index()];
+            let other = &self.values[other.index()];
+            let ratios: Vec<f64> = nbio
+                .iter()
+                .zip(other)
+                .filter_map(|(&n, &o)| match self.metric.kind {
+                    Kind::Cost => Some(o / n),
+                    Kind::Rate => Some(n / o),
+                    Kind::Count => None,
+                })
+                .filter(|r| r.is_finite())
+                .collect();
+            Spread::of(&ratios)
+        }
+
+        /// Why this row misses a target, if it does.
+        fn shortfall(&self) -> Option<String> {
+            let targets = self.metric.targets;
+            let mut misses = Vec::new();
+            let below = |imp: Impl, min: Option<f64>| match (min, self.ratio(imp)) {
+                // Judged as printed, to two decimals.
+                (Some(min), Some(r)) if (r.median * 100.0).round() / 100.0 < min => Some(format!(
+                    "{}/nbio {:.2} < {min:.2} (spread {:.2}–{:.2})",
+                    imp.name(),
+                    r.median,
+                    r.low,
+                    r.high
+                )),
+                _ => None,
+            };
+            misses.extend(below(Impl::Mio, targets.vs_mio));
+            misses.extend(below(Impl::Raw, targets.vs_raw));
+            if let Some(max) = targets.nbio_at_most {
+                let figure = self.figure(Impl::Nbio);
+                if figure.is_nan() || figure > max {
+                    misses.push(format!("nbio {} > {max}", self.shown(Impl::Nbio)));
+                }
+            }
+            (!misses.is_empty()).then(|| format!("{}: {}", self.row, misses.join(", ")))
+        }
+    }
+
+    /// Formats a figure with a precision that suits its size.
+    fn format_value(value: f64) -> String {
+        let magnitude = value.abs();
+        if !value.is_finite() {
+            "n/a".to_string()
+        } else if magnitude >= 1e6 {
+            format!("{:.2} M", value / 1e6)
+        } else if magnitude >= 1e4 {
+            format!("{:.1} k", value / 1e3)
+        } else if magnitude >= 100.0 {
+            format!("{value:.0}")
+        } else if magnitude >= 1.0 {
+            format!("{value:.2}")
+        } else if magnitude >= 0.01 || value == 0.0 {
+            format!("{value:.3}")
+        } else {
+            format!("{value:.5}")
+        }
+    }
+
+    fn format_ratio(spread: Option<Spread>) -> String {
+        match spread {
+            Some(s) => format!("{:.2} ({:.2}–{:.2})", s.median, s.low, s.high),
+            None => "—".to_string(),
+        }
+    }
+
+    /// Runs a workload: a warm-up round (full mode), then the rounds with
+    /// the order of the three implementations rotating. Prints a detail
+    /// line per metric; returns the outcomes for the summary.
+    fn measure(
+        plan: &Plan,
+        workload: &str,
+        metrics: &[Metric],
+        mut run: impl FnMut(Impl) -> io::Result<Vec<f64>>,
+    ) -> io::Result<Vec<Outcome>> {
+        if plan
+            .only
+            .as_ref()
+            .is_some_and(|only| !workload.contains(only.as_str()))
+        {
+            return Ok(Vec::new());
+        }
+        let started = Instant::now();
+        let mut run_checked = |imp: Impl| {
+            let figures = run(imp).map_err(|e| {
+                io::Error::new(e.kind(), format!("{workload} ({}): {e}", imp.name()))
+            })?;
+            if figures.len() == metrics.len() {
+                Ok(figures)
+            } else {
+                Err(io::Error::other(format!(
+                    "{workload}: wrong number of figures"
+                )))
+            }
+        };
+        if !plan.quick {
+            for imp in Impl::ALL {
+                run_checked(imp)?;
+            }
+        }
+        let mut values: Vec<[Vec<f64>; 3]> = metrics.iter().map(|_| Default::default()).collect();
+        for round in 0..plan.rounds {
+            for k in 0..Impl::ALL.len() {
+                let imp = Impl::ALL[(round + k) % Impl::ALL.len()];
+                for (per_metric, figure) in values.iter_mut().zip(run_checked(imp)?) {
+                    per_metric[imp.index()].push(figure);
+                }
+            }
+        }
+        let outcomes: Vec<Outcome> = metrics
+            .iter()
+            .zip(values)
+            .map(|(metric, values)| Outcome {
+                row: match metric.label {
+                    "" => workload.to_string(),
+                    label => format!("{workload}, {label}"),
+                },
+                metric: *metric,
+                values,
+            })
+            .collect();
+        if !plan.quick {
+            for outcome in &outcomes {
+                print_detail(outcome);
+            }
+            println!("    ({:.1} s)", started.elapsed().as_secs_f64());
+        }
+        Ok(outcomes)
+    }
+
+    fn print_detail(outcome: &Outcome) {
+        let mut line = format!("{:<40}", outcome.row);
+        for imp in Impl::ALL {
+            line += &format!(" {} {:>9}", imp.name(), outcome.shown(imp));
+        }
+        line += &format!("  {}", outcome.metric.unit);
+        if outcome.metric.kind != Kind::Count {
+            line += &format!(
+                " | mio/nbio {} | raw/nbio {}",
+                format_ratio(outcome.ratio(Impl::Mio)),
+                format_ratio(outcome.ratio(Impl::Raw)),
+            );
+        }
+        println!("{line}");
+    }
+
+    fn print_summary(plan: &Plan, outcomes: &[Outcome]) {
+        let spread = if plan.rounds >= 10 {
+            "p10–p90"
+        } else {
+            "min–max"
+        };
+        println!();
+        println!(
+            "Ratios: per round, other ÷ nbio for costs and nbio ÷ other for rates \
+             (≥ 1.00: nbio at least as good); median of {} rounds ({spread}).",
+            plan.rounds
+        );
+        println!();
+        println!(
+            "| {:<46} | {:<14} | {:>9} | {:>9} | {:>9} | {:<25} | {:<25} |",
+            "workload",
+            "unit",
+            "nbio",
+            "mio",
+            "raw",
+            "mio/nbio (median, spread)",
+            "raw/nbio (median, spread)"
+        );
+        println!(
+            "|{:-<48}|{:-<16}|{:->11}|{:->11}|{:->11}|{:-<27}|{:-<27}|",
+            "", "", ":", ":", ":", "", ""
+        );
+        for outcome in outcomes {
+            println!(
+                "| {:<46} | {:<14} | {:>9} | {:>9} | {:>9} | {:<25} | {:<25} |",
+                outcome.row,
+                outcome.metric.unit,
+                outcome.shown(Impl::Nbio),
+                outcome.shown(Impl::Mio),
+                outcome.shown(Impl::Raw),
+                format_ratio(outcome.ratio(Impl::Mio)),
+                format_ratio(outcome.ratio(Impl::Raw)),
+            );
+        }
+        println!();
+        if plan.quick {
+            println!("Targets: not checked in quick mode.");
+            return;
+        }
+        let misses: Vec<String> = outcomes.iter().filter_map(Outcome::shortfall).collect();
+        if misses.is_empty() {
+            println!("Targets: all met (mio/nbio ≥ 1.00, raw/nbio ≥ 0.97, wake-storm goals, no early returns).");
+        } else {
+            println!("Targets missed (a miss whose spread reaches the target is within noise):");
+            for miss in misses {
+                println!("* {miss}");
+            }
+        }
+    }
+
+    fn print_machine(plan: &Plan, cpus: usize, pinning: &str, fd_limit: &io::Result<u64>) {
+        println!("compare bench: nbio vs mio 1.2.5 vs raw epoll");
+        println!("kernel: {}", kernel_release());
+        println!("CPUs: {cpus}");
+        println!("pinning: {pinning}");
+        match fd_limit {
+            Ok(limit) => println!("open-file limit: {limit}"),
+            Err(e) => println!("open-file limit: could not raise ({e})"),
+        }
+        println!(
+            "raw timeouts: {}",
+            if raw::has_epoll_pwait2() {
+                "epoll_pwait2 (ns)"
+            } else {
+                "epoll_wait (ms, rounded up; no epoll_pwait2)"
+            }
+        );
+        println!(
+            "write syscall counts (/proc/thread-self/io): {}",
+            if thread_write_syscalls().is_some() {
+                "available"
+            } else {
+                "n/a"
+            }
+        );
+        if plan.quick {
+            println!("mode: quick smoke test (tiny sizes; numbers mean nothing)");
+        } else {
+            println!(
+                "mode: full, 1 warm-up + {} rounds, order rotating per round",
+                plan.rounds
+            );
+        }
+        println!();
+    }
+
+    const ROUND_TRIP: Metric = metric("", "µs/round trip", Kind::Cost, USUAL);
+
+    pub fn main() -> io::Result<()> {
+        let plan = Plan::from_environment()?;
+        let cpus = thread::available_parallelism().map_or(1, usize::from);
+        let pinning = set_up_pinning(cpus);
+        let fd_limit = raise_fd_limit();
+        print_machine(&plan, cpus, &pinning, &fd_limit);
+
+        let mut outcomes = Vec::new();
+        for size in [1, 64] {
+            outcomes.extend(measure(
+                &plan,
+                &format!("TCP ping-pong, {size} B"),
+                &[ROUND_TRIP],
+                |imp| dispatch!(imp, tcp_ping_pong(size, plan.ping_pong_trips)),
+            )?);
+        }
+        for load in plan.echo {
+            let name = format!("echo, {} connections", load.0);
+            let rate = metric("", "messages/s", Kind::Rate, USUAL);
+            outcomes.extend(measure(&plan, &name, &[rate], |imp| {
+                dispatch!(imp, echo(load))
+            })?);
+        }
+        let latency = [
+            metric("p50", "µs", Kind::Cost, USUAL),
+            metric("p99", "µs", Kind::Cost, NONE),
+        ];
+        outcomes.extend(measure(&plan, "wake latency", &latency, |imp| {
+            dispatch!(imp, wake_latency(plan.wakes))
+        })?);
+        let storm = [
+            metric(
+                "waker",
+                "wakes/CPU-s",
+                Kind::Rate,
+                Targets {
+                    vs_mio: Some(2.0),
+                    ..NONE
+                },
+            ),
+            metric(
+                "waker",
+                "syscalls/wake",
+                Kind::Cost,
+                Targets {
+                    nbio_at_most: Some(0.1),
+                    ..NONE
+                },
+            ),
+            metric(
+                "poller",
+                "returns/s",
+                Kind::Rate,
+                Targets {
+                    vs_mio: Some(1.0),
+                    ..NONE
+                },
+            ),
+        ];
+        outcomes.extend(measure(&plan, "wake storm", &storm, |imp| {
+            dispatch!(imp, wake_storm(plan.storm))
+        })?);
+        let triple = metric("", "µs/triple", Kind::Cost, USUAL);
+        outcomes.extend(measure(
+            &plan,
+            "register+reregister+deregister",
+            &[triple],
+            |imp| dispatch!(imp, churn(plan.churn)),
+        )?);
+        for idle in plan.idle {
+            let name = format!("Unix ping-pong 1 B, {idle} idle sources");
+            outcomes.extend(measure(&plan, &name, &[ROUND_TRIP], |imp| {
+                dispatch!(imp, idle_ping_pong(idle, plan.idle_trips))
+            })?);
+        }
+        let overshoot_name = if raw::has_epoll_pwait2() {
+            "timeout overshoot"
+        } else {
+            "timeout overshoot (raw: epoll_wait ms)"
+        };
+        let overshoot = [
+            metric("100 µs", "µs", Kind::Cost, USUAL),
+            metric("1 ms", "µs", Kind::Cost, USUAL),
+            metric("5 ms", "µs", Kind::Cost, USUAL),
+            metric(
+                "early returns",
+                "calls",
+                Kind::Count,
+                Targets {
+                    nbio_at_most: Some(0.0),
+                    ..NONE
+                },
+            ),
+        ];
+        outcomes.extend(measure(&plan, overshoot_name, &overshoot, |imp| {
+            dispatch!(imp, overshoot(plan.overshoot_samples))
+        })?);
+
+        print_summary(&plan, &outcomes);
+        if plan.quick {
+            println!("compare bench: quick run OK");
+        }
+        Ok(())
+    }
+}
