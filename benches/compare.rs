@@ -39,7 +39,8 @@
 //! ## Rounds and ratios
 //!
 //! Each workload runs one warm-up round (not counted), then R rounds (10 by
-//! default, `NBIO_BENCH_ROUNDS` overrides). Every round runs nbio, mio and
+//! default, `NBIO_BENCH_ROUNDS` overrides; the short loops, ping-pong,
+//! churn, idle sources and wake latency, run 2R rounds half as long). Every round runs nbio, mio and
 //! raw once each, rotating the order (nbio mio raw, mio raw nbio, raw nbio
 //! mio, ...), so slow drift of the machine hits all three alike.
 //!
@@ -120,6 +121,7 @@ mod linux {
     const LARGE_BATCH: usize = 1024;
 
     /// Sizes of one run: the full measurement or the quick smoke test.
+    #[derive(Clone)]
     struct Plan {
         quick: bool,
         rounds: usize,
@@ -143,13 +145,13 @@ mod linux {
             Plan {
                 quick: false,
                 rounds: 10,
-                ping_pong_trips: 20_000,
+                ping_pong_trips: 10_000,
                 echo: [(256, 120_000), (4_096, 160_000)],
-                wakes: 2_000,
+                wakes: 1_000,
                 storm: Duration::from_millis(300),
-                churn: 100_000,
+                churn: 50_000,
                 idle: [100, 10_000],
-                idle_trips: 60_000,
+                idle_trips: 30_000,
                 overshoot_samples: [60, 30, 30],
                 only: None,
             }
@@ -2056,8 +2058,10 @@ mod linux {
         println!();
         println!(
             "Ratios: per round, other ÷ nbio for costs and nbio ÷ other for rates \
-             (≥ 1.00: nbio at least as good); median of {} rounds ({spread}).",
-            plan.rounds
+             (≥ 1.00: nbio at least as good); median of {} rounds, {} for the \
+             single-threaded loops and wake latency ({spread}).",
+            plan.rounds,
+            plan.rounds * 2
         );
         println!();
         println!(
@@ -2131,8 +2135,9 @@ mod linux {
             println!("mode: quick smoke test (tiny sizes; numbers mean nothing)");
         } else {
             println!(
-                "mode: full, 1 warm-up + {} rounds, order rotating per round",
-                plan.rounds
+                "mode: full, 1 warm-up + {} rounds ({} for the short loops), order rotating per round",
+                plan.rounds,
+                plan.rounds * 2
             );
         }
         println!();
@@ -2147,10 +2152,16 @@ mod linux {
         let fd_limit = raise_fd_limit();
         print_machine(&plan, cpus, &pinning, &fd_limit);
 
+        // The short loops get twice the rounds, half as long each: a tighter
+        // median for the same time.
+        let cheap = Plan {
+            rounds: plan.rounds * 2,
+            ..plan.clone()
+        };
         let mut outcomes = Vec::new();
         for size in [1, 64] {
             outcomes.extend(measure(
-                &plan,
+                &cheap,
                 &format!("TCP ping-pong, {size} B"),
                 &[ROUND_TRIP],
                 |imp| dispatch!(imp, tcp_ping_pong(size, plan.ping_pong_trips)),
@@ -2167,7 +2178,7 @@ mod linux {
             metric("p50", "µs", Kind::Cost, USUAL),
             metric("p99", "µs", Kind::Cost, NONE),
         ];
-        outcomes.extend(measure(&plan, "wake latency", &latency, |imp| {
+        outcomes.extend(measure(&cheap, "wake latency", &latency, |imp| {
             dispatch!(imp, wake_latency(plan.wakes))
         })?);
         let storm = [
@@ -2204,14 +2215,14 @@ mod linux {
         })?);
         let triple = metric("", "µs/triple", Kind::Cost, USUAL);
         outcomes.extend(measure(
-            &plan,
+            &cheap,
             "register+reregister+deregister",
             &[triple],
             |imp| dispatch!(imp, churn(plan.churn)),
         )?);
         for idle in plan.idle {
             let name = format!("Unix ping-pong 1 B, {idle} idle sources");
-            outcomes.extend(measure(&plan, &name, &[ROUND_TRIP], |imp| {
+            outcomes.extend(measure(&cheap, &name, &[ROUND_TRIP], |imp| {
                 dispatch!(imp, idle_ping_pong(idle, plan.idle_trips))
             })?);
         }
