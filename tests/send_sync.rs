@@ -1,4 +1,6 @@
-//! Every public type can be shared across threads, as in mio.
+//! Every public type can be shared across threads, and the core types are
+//! unwind-safe, as in mio (a compile-time check: a type that lost one of
+//! these traits makes this file fail to build).
 #![cfg(all(feature = "os-poll", feature = "net", feature = "os-ext"))]
 
 fn assert_send_sync<T: Send + Sync>() {}
@@ -16,6 +18,21 @@ fn core_types_are_send_and_sync() {
     assert_send_sync::<nbio::Interest>();
     assert_send_sync::<nbio::Waker>();
     assert_send::<Box<dyn nbio::event::Source + Send>>();
+}
+
+fn assert_unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+
+#[test]
+fn core_and_net_types_are_unwind_safe() {
+    assert_unwind_safe::<nbio::Poll>();
+    assert_unwind_safe::<nbio::Registry>();
+    assert_unwind_safe::<nbio::Waker>();
+    assert_unwind_safe::<nbio::Events>();
+    assert_unwind_safe::<nbio::Token>();
+    assert_unwind_safe::<nbio::Interest>();
+    assert_unwind_safe::<nbio::net::TcpListener>();
+    assert_unwind_safe::<nbio::net::TcpStream>();
+    assert_unwind_safe::<nbio::net::UdpSocket>();
 }
 
 #[test]

@@ -79,6 +79,7 @@
 
 use crate::Token;
 use std::io;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicU8, AtomicUsize};
@@ -86,7 +87,10 @@ use std::sync::{Arc, OnceLock, Weak};
 
 /// A notifier the slot writes to on its waker's behalf (an eventfd or a
 /// pipe; type-erased because not every build has one).
-pub(crate) trait Notify: Send + Sync + std::fmt::Debug {
+///
+/// Unwind-safe so that `Poll` and `Registry`, which reach it through the
+/// slot, stay `UnwindSafe` and `RefUnwindSafe` as mio's are.
+pub(crate) trait Notify: Send + Sync + std::fmt::Debug + RefUnwindSafe + UnwindSafe {
     /// Makes the notifier's fd readable.
     fn notify(&self) -> io::Result<()>;
 }
