@@ -168,6 +168,7 @@ fn iteration(state: &mut State, i: usize) {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn steady_state_does_not_allocate() {
     let poll = Poll::new().unwrap();
     let events = Events::with_capacity(64);

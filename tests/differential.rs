@@ -394,8 +394,11 @@ differential! {
     token_max_round_trip,
     token_traits,
     interest_debug_and_ops,
+    #[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
     registry_double_register,
+    #[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
     registry_reregister_unregistered,
+    #[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
     registry_deregister_unregistered,
     registry_reregister_replaces_token,
     registry_reregister_changes_interest,
@@ -414,49 +417,69 @@ differential! {
     tcp_connect_protocol,
     tcp_read_write_peek_vectored,
     tcp_peer_shutdown_write,
+    #[cfg_attr(miri, ignore = "Miri does not support SO_LINGER")]
     tcp_peer_reset,
     tcp_local_shutdown_write,
     tcp_stream_options,
     tcp_try_io,
+    #[cfg_attr(miri, ignore = "Miri does not support using a socket after a failed connect")]
     tcp_connect_refused,
     tcp_drop_closes_connection,
     // Priority (out-of-band) interest: Linux and Android only.
     #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg_attr(miri, ignore = "Miri's epoll does not support EPOLLPRI")]
     tcp_priority_oob,
     tcp_std_conversions,
     tcp_ipv6,
+    #[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
     udp_send_to_recv_from,
+    #[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
     udp_connected,
+    #[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
     udp_options,
+    #[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
     udp_ipv6_only_v6,
+    #[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
     udp_truncation,
+    #[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
     udp_std_conversions,
     // From here on: Unix-domain sockets, `SourceFd` and pipes, which exist
     // on Unix only (as in mio).
     #[cfg(unix)]
+    #[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
     unix_listener_pathname,
     // Abstract addresses: Linux and Android only.
     #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
     unix_listener_abstract,
     #[cfg(unix)]
+    #[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
     unix_listener_bind_in_use,
     #[cfg(unix)]
+    #[cfg_attr(miri, ignore = "Miri has no socket addresses for socketpair ends")]
     unix_stream_pair,
     #[cfg(unix)]
+    #[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
     unix_stream_connect_missing,
     #[cfg(unix)]
+    #[cfg_attr(miri, ignore = "Miri has no socket addresses for socketpair ends")]
     unix_stream_peer_dropped,
     #[cfg(unix)]
+    #[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
     unix_datagram_pathname,
     #[cfg(unix)]
+    #[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
     unix_datagram_unbound_and_pair,
     #[cfg(unix)]
+    #[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
     unix_datagram_connect,
     #[cfg(unix)]
+    #[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
     unix_std_conversions,
     #[cfg(unix)]
     sourcefd_register,
     #[cfg(unix)]
+    #[cfg_attr(miri, ignore = "Miri's epoll rejects regular files as unsupported, not with EPERM")]
     sourcefd_errors,
     #[cfg(unix)]
     pipe_events,
@@ -465,8 +488,10 @@ differential! {
     #[cfg(unix)]
     pipe_receiver_dropped,
     #[cfg(unix)]
+    #[cfg_attr(miri, ignore = "Miri does not support ioctl(FIONBIO) on pipes")]
     pipe_set_nonblocking,
     #[cfg(unix)]
+    #[cfg_attr(miri, ignore = "Miri cannot spawn processes")]
     pipe_from_child_stdout,
     #[cfg(unix)]
     pipe_conversions,

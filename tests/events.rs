@@ -210,6 +210,7 @@ fn compare_with_mio(
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot shut down a socketpair")]
 fn event_flags_match_mio_for_the_same_situation() {
     use std::io::Write;
     use std::net::Shutdown;

@@ -88,6 +88,7 @@ fn wait_with_deadline(
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot spawn processes")]
 fn tcp_server_echoes_and_exits_after_max_connections() {
     let (child, addr, stdout) = spawn("tcp_server", &["127.0.0.1:0", "--max-connections", "2"]);
     for message in [&b"first client"[..], &b"second client, a little longer"[..]] {
@@ -103,6 +104,7 @@ fn tcp_server_echoes_and_exits_after_max_connections() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot spawn processes")]
 fn udp_server_echoes_and_exits_after_max_datagrams() {
     let (child, addr, stdout) = spawn("udp_server", &["127.0.0.1:0", "--max-datagrams", "3"]);
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -120,6 +122,7 @@ fn udp_server_echoes_and_exits_after_max_datagrams() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot spawn processes")]
 fn demo_runs_to_completion() {
     let child = Command::new(example("demo"))
         .stdout(Stdio::piped())
@@ -135,6 +138,7 @@ fn demo_runs_to_completion() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot spawn processes")]
 fn echo_demo_summary_shows_traffic_and_no_errors() {
     let mut child = Command::new(example("echo_demo"))
         .args(["--connections", "50", "--duration", "0.5"])

@@ -96,6 +96,7 @@ fn tcp_fds_are_nonblocking_and_cloexec() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn udp_fds_are_nonblocking_and_cloexec() {
     let _g = lock();
     assert_flags(&UdpSocket::bind(util::any_local_address()).unwrap());
@@ -105,6 +106,7 @@ fn udp_fds_are_nonblocking_and_cloexec() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn unix_fds_are_nonblocking_and_cloexec() {
     let _g = lock();
     let mut poll = Poll::new().unwrap();
@@ -152,6 +154,7 @@ fn pipe_fds_are_nonblocking_and_cloexec() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot spawn processes")]
 fn exec_does_not_inherit_nbio_fds() {
     let _g = lock();
     let poll = Poll::new().unwrap();
@@ -186,6 +189,10 @@ fn exec_does_not_inherit_nbio_fds() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri's fds are virtual: /proc/self/fd lists the host process's"
+)]
 fn polls_and_wakers_do_not_leak() {
     let _g = lock();
     let before = open_fds();
@@ -265,6 +272,7 @@ fn polls_and_wakers_do_not_leak() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn sockets_and_pipes_do_not_leak() {
     let _g = lock();
     let mut poll = Poll::new().unwrap();

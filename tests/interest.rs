@@ -292,6 +292,7 @@ fn oob_pending(stream: &TcpStream) -> bool {
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
+#[cfg_attr(miri, ignore = "Miri's epoll does not support EPOLLPRI")]
 fn priority_interest_reports_out_of_band_data() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -327,6 +328,7 @@ fn priority_interest_reports_out_of_band_data() {
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
+#[cfg_attr(miri, ignore = "Miri's epoll does not support EPOLLPRI")]
 fn priority_combined_with_readable() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -351,6 +353,7 @@ fn priority_combined_with_readable() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot send out-of-band data (MSG_OOB)")]
 fn priority_not_reported_without_priority_interest() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);

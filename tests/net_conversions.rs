@@ -197,6 +197,7 @@ fn tcp_stream_debug() {
 // ------------------------------------------------------------------ UdpSocket
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn udp_socket_into_std() {
     let socket = UdpSocket::bind(any_local_address()).unwrap();
     let addr = socket.local_addr().unwrap();
@@ -213,6 +214,7 @@ fn udp_socket_into_std() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn udp_socket_raw_fd_round_trip() {
     let socket = UdpSocket::bind(any_local_address()).unwrap();
     let addr = socket.local_addr().unwrap();
@@ -231,6 +233,7 @@ fn udp_socket_raw_fd_round_trip() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn udp_socket_owned_fd_round_trip() {
     let socket = UdpSocket::bind(any_local_address()).unwrap();
     let addr = socket.local_addr().unwrap();
@@ -251,6 +254,7 @@ fn udp_socket_owned_fd_round_trip() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn udp_socket_debug() {
     let socket = UdpSocket::bind(any_local_address()).unwrap();
     let addr = socket.local_addr().unwrap();
@@ -264,6 +268,7 @@ fn udp_socket_debug() {
 // --------------------------------------------------------------- UnixListener
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn unix_listener_into_std() {
     let path = util::temp_path("conv-listener");
     let listener = UnixListener::bind(&path).unwrap();
@@ -284,6 +289,7 @@ fn unix_listener_into_std() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn unix_listener_raw_fd_and_owned_fd() {
     let path = util::temp_path("conv-listener-fd");
     let listener = UnixListener::bind(&path).unwrap();
@@ -311,6 +317,7 @@ fn unix_listener_raw_fd_and_owned_fd() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn unix_listener_debug() {
     let path = util::temp_path("conv-listener-debug");
     let listener = UnixListener::bind(&path).unwrap();
@@ -362,6 +369,7 @@ fn unix_stream_raw_fd_and_owned_fd() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn unix_stream_debug() {
     let path = util::temp_path("conv-stream-debug");
     let _listener = UnixListener::bind(&path).unwrap();
@@ -376,6 +384,7 @@ fn unix_stream_debug() {
 // --------------------------------------------------------------- UnixDatagram
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri's socketpair supports SOCK_STREAM only")]
 fn unix_datagram_into_std() {
     let (a, b) = UnixDatagram::pair().unwrap();
     let fd = a.as_raw_fd();
@@ -391,6 +400,7 @@ fn unix_datagram_into_std() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn unix_datagram_raw_fd_and_owned_fd() {
     let path = util::temp_path("conv-dgram-fd");
     let socket = UnixDatagram::bind(&path).unwrap();
@@ -418,6 +428,7 @@ fn unix_datagram_raw_fd_and_owned_fd() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn unix_datagram_debug() {
     let path = util::temp_path("conv-dgram-debug");
     let socket = UnixDatagram::bind(&path).unwrap();
@@ -431,6 +442,7 @@ fn unix_datagram_debug() {
 // --------------------------------------------------------------------- shared
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn as_fd_borrows_without_closing() {
     let socket = UdpSocket::bind(any_local_address()).unwrap();
     let fd = socket.as_raw_fd();

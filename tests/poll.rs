@@ -173,6 +173,7 @@ fn zero_capacity_events_is_invalid_input() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn capacity_limits_events_per_poll_and_rest_come_later() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(2);
@@ -250,6 +251,7 @@ unsafe impl Send for ThreadId {}
 
 #[cfg(unix)]
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot install signal handlers")]
 fn signal_interrupts_poll_with_interrupted_error() {
     // SAFETY: a zeroed `sigaction` is a valid "no flags, empty mask"
     // value; we set the handler to a function that does nothing, which is
@@ -313,6 +315,10 @@ fn debug_prints_poll() {
 // poll(2) selector exposes no fd at all).
 #[cfg(all(any(target_os = "linux", target_os = "android"), not(nbio_force_poll)))]
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri's fds are virtual: /proc/self/fd lists the host process's"
+)]
 fn raw_fd_is_a_cloexec_epoll_instance() {
     let poll = Poll::new().unwrap();
     let fd = poll.as_raw_fd();

@@ -46,6 +46,7 @@ fn expect_token_never(poll: &mut Poll, events: &mut Events, want: Token, forbidd
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn register_then_receive_event() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -60,6 +61,7 @@ fn register_then_receive_event() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn reregister_replaces_token() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -106,6 +108,7 @@ fn reregister_replaces_interest_writable_to_readable() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn reregister_adding_interest_reports_current_readiness() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -132,6 +135,7 @@ fn reregister_adding_interest_reports_current_readiness() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn deregister_drops_pending_readiness() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -156,6 +160,7 @@ fn deregister_drops_pending_readiness() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn register_again_after_deregister() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -179,6 +184,7 @@ fn register_again_after_deregister() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn try_clone_registers_into_the_same_poll() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -214,6 +220,7 @@ fn try_clone_registers_into_the_same_poll() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn clone_keeps_working_after_poll_is_dropped() {
     let poll = Poll::new().unwrap();
     let clone = poll.registry().try_clone().unwrap();
@@ -227,6 +234,7 @@ fn clone_keeps_working_after_poll_is_dropped() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri's socketpair supports SOCK_STREAM only")]
 fn concurrent_registration_from_several_threads() {
     const THREADS: usize = 4;
     let mut poll = Poll::new().unwrap();
@@ -292,6 +300,7 @@ fn concurrent_registration_from_several_threads() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn registration_during_blocked_poll_takes_effect() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -338,6 +347,7 @@ fn registration_during_blocked_poll_takes_effect() {
     ))
 ))]
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn double_register_is_already_exists() {
     let poll = Poll::new().unwrap();
     let mut sock = udp();
@@ -386,6 +396,7 @@ fn double_register_is_already_exists() {
     ))
 ))]
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn reregister_unregistered_is_not_found() {
     let poll = Poll::new().unwrap();
     let mut sock = udp();
@@ -423,6 +434,7 @@ fn reregister_unregistered_is_not_found() {
     ))
 ))]
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn deregister_unregistered_is_not_found() {
     let poll = Poll::new().unwrap();
     let mut sock = udp();
@@ -444,6 +456,7 @@ fn deregister_unregistered_is_not_found() {
 // two instances, so this is a debug-only guarantee (as in mio).
 #[cfg(debug_assertions)]
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn register_with_second_poll_is_already_exists() {
     let poll1 = Poll::new().unwrap();
     let poll2 = Poll::new().unwrap();
@@ -485,6 +498,7 @@ fn register_with_second_poll_is_already_exists() {
     ))
 ))]
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn reregister_through_other_poll_fails() {
     let poll1 = Poll::new().unwrap();
     let poll2 = Poll::new().unwrap();
@@ -516,6 +530,7 @@ fn reregister_through_other_poll_fails() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn clone_shares_registration_identity() {
     let poll = Poll::new().unwrap();
     let clone = poll.registry().try_clone().unwrap();
@@ -536,6 +551,7 @@ fn clone_shares_registration_identity() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn dyn_source_and_boxed_source() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -591,8 +607,13 @@ fn registry_raw_fd_and_debug() {
         assert_eq!(registry.as_fd().as_raw_fd(), registry.as_raw_fd());
         assert_eq!(registry.as_raw_fd(), poll.as_raw_fd());
     }
-    // That it is an epoll instance is visible in `/proc` (Linux, Android).
-    #[cfg(all(any(target_os = "linux", target_os = "android"), not(nbio_force_poll)))]
+    // That it is an epoll instance is visible in `/proc` (Linux, Android;
+    // not under Miri, whose fds are virtual).
+    #[cfg(all(
+        any(target_os = "linux", target_os = "android"),
+        not(nbio_force_poll),
+        not(miri)
+    ))]
     {
         let link = std::fs::read_link(format!("/proc/self/fd/{}", clone.as_raw_fd())).unwrap();
         assert_eq!(link.to_str().unwrap(), "anon_inode:[eventpoll]");
@@ -710,6 +731,7 @@ impl Source for Wrapper {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn delegating_custom_source() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -727,6 +749,7 @@ fn delegating_custom_source() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn dropping_registered_source_before_poll_is_harmless() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);

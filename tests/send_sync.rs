@@ -61,6 +61,7 @@ fn unix_extension_types_are_send_and_sync() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn shared_types_actually_cross_threads() {
     let poll = nbio::Poll::new().unwrap();
     let registry = std::sync::Arc::new(poll.registry().try_clone().unwrap());

@@ -105,6 +105,7 @@ fn bind_ipv4_loopback() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri does not support getsockopt(SO_DOMAIN)")]
 fn bind_ipv6_loopback() {
     let listener = TcpListener::bind(any_local_ipv6_address()).unwrap();
     let addr = listener.local_addr().unwrap();
@@ -163,6 +164,7 @@ fn bind_twice_to_the_same_address_fails() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri does not support getsockopt(SO_REUSEADDR)")]
 fn socket_options_set_by_bind() {
     let listener = TcpListener::bind(any_local_address()).unwrap();
     #[cfg(unix)]

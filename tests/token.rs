@@ -35,11 +35,13 @@ fn round_trip(token: Token) {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn usize_max_round_trips_through_poll() {
     round_trip(Token(usize::MAX));
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn extreme_and_pointer_like_tokens_round_trip() {
     round_trip(Token(0));
     round_trip(Token(1));
@@ -52,6 +54,7 @@ fn extreme_and_pointer_like_tokens_round_trip() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn tokens_identify_their_sources() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);

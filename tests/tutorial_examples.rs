@@ -121,6 +121,7 @@ fn concurrent_echo_clients(addr: &str, n: usize) {
 
 #[cfg(all(unix, not(any(target_os = "illumos", target_os = "solaris"))))]
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot spawn processes")]
 fn multi_thread_server_serves_concurrent_clients() {
     let (child, addr, stdout) = spawn(
         "multi_thread_server",
@@ -155,6 +156,7 @@ fn chat_line(reader: &mut BufReader<TcpStream>) -> String {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot spawn processes")]
 fn chat_server_broadcasts_lines_to_the_others_only() {
     let (child, addr, stdout) = spawn("chat_server", &["127.0.0.1:0", "--exit-after-clients", "2"]);
 
@@ -196,6 +198,7 @@ fn chat_server_broadcasts_lines_to_the_others_only() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot spawn processes")]
 fn tcp_and_udp_answers_both_in_one_loop() {
     let (child, addr, stdout) = spawn(
         "tcp_and_udp",
@@ -234,6 +237,7 @@ fn tcp_and_udp_answers_both_in_one_loop() {
 
 #[cfg(unix)]
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot spawn processes")]
 fn unix_server_echoes_and_removes_its_socket_file() {
     use std::os::unix::net::UnixStream;
 
@@ -271,6 +275,7 @@ fn unix_server_echoes_and_removes_its_socket_file() {
 
 #[cfg(all(unix, feature = "os-ext"))]
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot spawn processes")]
 fn source_fd_example_reads_the_pipe_through_its_custom_source() {
     let (child, first_word, stdout) = spawn("source_fd", &[]);
     assert_eq!(first_word, "Token(10)");
@@ -289,6 +294,7 @@ fn source_fd_example_reads_the_pipe_through_its_custom_source() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot spawn processes")]
 fn async_runtime_echoes_for_concurrent_clients() {
     let (child, addr, stdout) = spawn(
         "async_runtime",

@@ -52,11 +52,13 @@ fn registered(poll: &Poll, addr: SocketAddr, token: Token) -> UdpSocket {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn is_send_and_sync() {
     util::assert_send_sync::<UdpSocket>();
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn bind_ipv4() {
     let socket = UdpSocket::bind(any_local_address()).unwrap();
     let addr = socket.local_addr().unwrap();
@@ -69,6 +71,7 @@ fn bind_ipv4() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn bind_ipv6() {
     let socket = UdpSocket::bind(any_local_ipv6_address()).unwrap();
     let addr = socket.local_addr().unwrap();
@@ -81,6 +84,7 @@ fn bind_ipv6() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn bind_twice_fails_without_reuse() {
     let first = UdpSocket::bind(any_local_address()).unwrap();
     let err = UdpSocket::bind(first.local_addr().unwrap()).unwrap_err();
@@ -88,6 +92,7 @@ fn bind_twice_fails_without_reuse() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn only_v6() {
     // On the wildcard address the default comes from a sysctl; compare with
     // it when we can read it.
@@ -114,6 +119,7 @@ fn only_v6() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn send_to_and_recv_from() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -148,6 +154,7 @@ fn send_to_and_recv_from() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn send_to_and_recv_from_ipv6() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -165,6 +172,7 @@ fn send_to_and_recv_from_ipv6() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn empty_socket_would_block() {
     let socket = UdpSocket::bind(any_local_address()).unwrap();
     let mut buf = [0u8; 8];
@@ -175,6 +183,7 @@ fn empty_socket_would_block() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn peek_from_does_not_consume() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -203,6 +212,7 @@ fn peek_from_does_not_consume() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn connected_mode() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -235,6 +245,7 @@ fn connected_mode() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn connected_socket_filters_other_senders() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -256,6 +267,7 @@ fn connected_socket_filters_other_senders() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn reconnect_changes_peer() {
     let socket = UdpSocket::bind(any_local_address()).unwrap();
     let one = UdpSocket::bind(any_local_address()).unwrap();
@@ -267,6 +279,7 @@ fn reconnect_changes_peer() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn datagram_is_truncated_to_the_buffer() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -311,6 +324,7 @@ fn datagram_is_truncated_to_the_buffer() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn writable_event_on_registration() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -322,6 +336,7 @@ fn writable_event_on_registration() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn readable_event_and_rearm() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -339,6 +354,7 @@ fn readable_event_and_rearm() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn readable_and_writable_together() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -358,6 +374,7 @@ fn readable_and_writable_together() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn broadcast_option() {
     let socket = UdpSocket::bind(any_local_address()).unwrap();
     assert!(!socket.broadcast().unwrap());
@@ -368,6 +385,7 @@ fn broadcast_option() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn multicast_loop_v4_option() {
     let socket = UdpSocket::bind(any_local_address()).unwrap();
     assert!(socket.multicast_loop_v4().unwrap(), "on by default");
@@ -378,6 +396,7 @@ fn multicast_loop_v4_option() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn multicast_ttl_v4_option() {
     let socket = UdpSocket::bind(any_local_address()).unwrap();
     assert_eq!(socket.multicast_ttl_v4().unwrap(), 1, "1 by default");
@@ -388,6 +407,7 @@ fn multicast_ttl_v4_option() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn multicast_loop_v6_option() {
     let socket = UdpSocket::bind(any_local_ipv6_address()).unwrap();
     assert!(socket.multicast_loop_v6().unwrap(), "on by default");
@@ -401,6 +421,7 @@ fn multicast_loop_v6_option() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn ttl_option() {
     let socket = UdpSocket::bind(any_local_address()).unwrap();
     assert!(socket.ttl().unwrap() > 0);
@@ -418,6 +439,7 @@ fn ttl_option() {
 // and the exact errors checked are Linux behaviour.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn join_and_leave_multicast_v4() {
     // A link-local group on the loopback interface works without any route.
     let socket = UdpSocket::bind(any_local_address()).unwrap();
@@ -445,6 +467,7 @@ fn loopback_index() -> u32 {
 // Linux-only, as the IPv4 variant above.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn join_and_leave_multicast_v6() {
     let socket = UdpSocket::bind(any_local_ipv6_address()).unwrap();
     let group: Ipv6Addr = "ff02::1:123".parse().unwrap();
@@ -463,6 +486,7 @@ fn join_and_leave_multicast_v6() {
 // WSAECONNRESET instead (and AFD's error flag means a failed connect only).
 #[cfg(unix)]
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn take_error_is_none_then_reports_icmp_errors() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -516,6 +540,7 @@ fn raw_recv(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn try_io_with_raw_recv() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -551,6 +576,7 @@ fn try_io_with_raw_recv() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn from_std_socket() {
     let std_socket = net::UdpSocket::bind(any_local_address()).unwrap();
     std_socket.set_nonblocking(true).unwrap();
@@ -585,6 +611,7 @@ fn from_std_socket() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn no_events_after_deregister() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -606,6 +633,7 @@ fn no_events_after_deregister() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot create UDP sockets")]
 fn send_to_wrong_family_fails() {
     let v4 = UdpSocket::bind(any_local_address()).unwrap();
     let v6 = UdpSocket::bind(any_local_ipv6_address()).unwrap();

@@ -80,6 +80,7 @@ fn is_send_and_sync() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn bind_pathname() {
     let path = util::temp_path("dgram-bind");
     let socket = UnixDatagram::bind(&path).unwrap();
@@ -99,6 +100,7 @@ fn bind_pathname() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn bind_addr_pathname_and_abstract() {
     let path = util::temp_path("dgram-bind-addr");
     let by_path = UnixDatagram::bind_addr(&SocketAddr::from_pathname(&path).unwrap()).unwrap();
@@ -132,6 +134,7 @@ fn bind_addr_pathname_and_abstract() {
 // Autobinding an unnamed address to an abstract name is Linux behaviour.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn bind_addr_unnamed_autobinds() {
     let unnamed = SocketAddr::from_pathname("").unwrap();
     let socket = UnixDatagram::bind_addr(&unnamed).unwrap();
@@ -157,6 +160,7 @@ fn bind_addr_unnamed_autobinds() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn unbound_socket() {
     let socket = UnixDatagram::unbound().unwrap();
     util::assert_nonblocking(&socket);
@@ -173,6 +177,7 @@ fn unbound_socket() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri's socketpair supports SOCK_STREAM only")]
 fn pair_is_connected() {
     let (a, b) = UnixDatagram::pair().unwrap();
     for s in [&a, &b] {
@@ -197,6 +202,7 @@ fn pair_is_connected() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn send_to_and_recv_from_paths() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -222,6 +228,7 @@ fn send_to_and_recv_from_paths() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn send_to_missing_path_fails() {
     let socket = UnixDatagram::unbound().unwrap();
     let err = socket
@@ -233,6 +240,7 @@ fn send_to_missing_path_fails() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn connect_sets_the_peer() {
     let peer_path = util::temp_path("dgram-connect-peer");
     let peer = UnixDatagram::bind(&peer_path).unwrap();
@@ -261,6 +269,7 @@ fn connect_sets_the_peer() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn connect_to_missing_path_fails() {
     let socket = UnixDatagram::unbound().unwrap();
     let err = socket
@@ -274,6 +283,7 @@ fn connect_to_missing_path_fails() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn empty_socket_would_block() {
     let socket = UnixDatagram::bind(util::temp_path("dgram-empty")).unwrap();
     let mut buf = [0u8; 8];
@@ -282,6 +292,7 @@ fn empty_socket_would_block() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri's socketpair supports SOCK_STREAM only")]
 fn send_would_block_when_the_receiver_is_full() {
     let (a, _b) = UnixDatagram::pair().unwrap();
     let mut sent = 0;
@@ -297,6 +308,7 @@ fn send_would_block_when_the_receiver_is_full() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri's socketpair supports SOCK_STREAM only")]
 fn writable_event_on_registration() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -308,6 +320,7 @@ fn writable_event_on_registration() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri's socketpair supports SOCK_STREAM only")]
 fn writable_again_after_the_receiver_drains() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -334,6 +347,7 @@ fn writable_again_after_the_receiver_drains() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri's socketpair supports SOCK_STREAM only")]
 fn readable_event_and_rearm() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -352,6 +366,7 @@ fn readable_event_and_rearm() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri's socketpair supports SOCK_STREAM only")]
 fn datagram_is_truncated_to_the_buffer() {
     let (a, b) = UnixDatagram::pair().unwrap();
     let big: Vec<u8> = (0..64u8).collect();
@@ -366,6 +381,7 @@ fn datagram_is_truncated_to_the_buffer() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri's socketpair supports SOCK_STREAM only")]
 fn shutdown_halves() {
     let (a, b) = UnixDatagram::pair().unwrap();
     a.shutdown(Shutdown::Write).unwrap();
@@ -384,6 +400,7 @@ fn shutdown_halves() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri's socketpair supports SOCK_STREAM only")]
 fn shutdown_read_is_reported_as_read_closed() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -400,6 +417,7 @@ fn shutdown_read_is_reported_as_read_closed() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri's socketpair supports SOCK_STREAM only")]
 fn sending_to_a_dropped_peer_fails() {
     let (a, b) = UnixDatagram::pair().unwrap();
     drop(b);
@@ -408,6 +426,7 @@ fn sending_to_a_dropped_peer_fails() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri's socketpair supports SOCK_STREAM only")]
 fn take_error_is_none() {
     let (a, _b) = UnixDatagram::pair().unwrap();
     assert!(a.take_error().unwrap().is_none());
@@ -427,6 +446,7 @@ fn raw_recv(socket: &UnixDatagram, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri's socketpair supports SOCK_STREAM only")]
 fn try_io_with_raw_recv() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -455,6 +475,7 @@ fn try_io_with_raw_recv() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn bind_errors() {
     let path = util::temp_path("dgram-in-use");
     let _first = UnixDatagram::bind(&path).unwrap();
@@ -483,6 +504,7 @@ fn bind_errors() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri's socketpair supports SOCK_STREAM only")]
 fn from_std_socket() {
     let (std_a, std_b) = net::UnixDatagram::pair().unwrap();
     std_a.set_nonblocking(true).unwrap();
@@ -503,6 +525,7 @@ fn from_std_socket() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri's socketpair supports SOCK_STREAM only")]
 fn no_events_after_deregister() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -518,6 +541,7 @@ fn no_events_after_deregister() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn dropping_a_registered_socket() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);

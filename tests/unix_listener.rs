@@ -157,11 +157,13 @@ fn registered(poll: &Poll, addr: &SocketAddr) -> UnixListener {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn is_send_and_sync() {
     util::assert_send_sync::<UnixListener>();
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn bind_pathname() {
     let path = util::temp_path("listener-bind");
     let listener = UnixListener::bind(&path).unwrap();
@@ -185,6 +187,7 @@ fn bind_pathname() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn bind_addr_pathname() {
     let path = util::temp_path("listener-bind-addr");
     let addr = SocketAddr::from_pathname(&path).unwrap();
@@ -198,6 +201,7 @@ fn bind_addr_pathname() {
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn bind_addr_abstract() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -222,6 +226,7 @@ fn bind_addr_abstract() {
 // Autobinding an unnamed address to an abstract name is Linux behaviour.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn bind_addr_unnamed_autobinds() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -246,6 +251,7 @@ fn bind_addr_unnamed_autobinds() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn bind_existing_path_is_addr_in_use() {
     let path = util::temp_path("listener-in-use");
     let _first = UnixListener::bind(&path).unwrap();
@@ -261,6 +267,7 @@ fn bind_existing_path_is_addr_in_use() {
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn bind_abstract_name_in_use() {
     let name = abstract_name("in-use");
     let addr = SocketAddr::from_abstract_name(&name).unwrap();
@@ -270,6 +277,7 @@ fn bind_abstract_name_in_use() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn bind_path_too_long() {
     let long = std::env::temp_dir().join("x".repeat(200));
     let err = UnixListener::bind(&long).unwrap_err();
@@ -278,12 +286,14 @@ fn bind_path_too_long() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn bind_path_with_nul() {
     let err = UnixListener::bind("/tmp/nbio\0bad.sock").unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err:?}");
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn bind_in_missing_directory() {
     let path = util::temp_path("no-such-dir").join("listener.sock");
     let err = UnixListener::bind(&path).unwrap_err();
@@ -291,6 +301,7 @@ fn bind_in_missing_directory() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn accept_would_block_without_connections() {
     let listener = UnixListener::bind(util::temp_path("listener-empty")).unwrap();
     for _ in 0..2 {
@@ -300,6 +311,7 @@ fn accept_would_block_without_connections() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn readable_event_then_accept() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -349,6 +361,7 @@ fn readable_event_then_accept() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn accept_reports_a_pathname_client_address() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -376,6 +389,7 @@ fn accept_reports_a_pathname_client_address() {
 // unnamed instead; these two tests fail against it.)
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn accept_reports_an_abstract_client_address() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -393,6 +407,7 @@ fn accept_reports_an_abstract_client_address() {
 // Autobinding (a client bound to an unnamed address) is Linux behaviour.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn accept_reports_an_autobound_client_address() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -407,6 +422,7 @@ fn accept_reports_an_autobound_client_address() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn accept_until_would_block_then_new_event() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -432,12 +448,14 @@ fn accept_until_would_block_then_new_event() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn take_error_is_none() {
     let listener = UnixListener::bind(util::temp_path("listener-error")).unwrap();
     assert!(listener.take_error().unwrap().is_none());
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn from_std_listener() {
     let path = util::temp_path("listener-from-std");
     let std_listener = net::UnixListener::bind(&path).unwrap();
@@ -465,6 +483,7 @@ fn from_std_listener() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn no_events_after_deregister() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -478,6 +497,7 @@ fn no_events_after_deregister() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn reregister_reports_pending_connection() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -497,6 +517,7 @@ fn reregister_reports_pending_connection() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn dropping_a_registered_listener() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);

@@ -119,6 +119,7 @@ fn is_send_and_sync() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn connect_pathname() {
     let path = util::temp_path("stream-connect");
     let mut listener = UnixListener::bind(&path).unwrap();
@@ -142,6 +143,7 @@ fn connect_pathname() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn connect_addr_pathname() {
     let path = util::temp_path("stream-connect-addr");
     let mut listener = UnixListener::bind(&path).unwrap();
@@ -157,6 +159,7 @@ fn connect_addr_pathname() {
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn connect_addr_abstract() {
     let name = abstract_name("stream");
     let addr = SocketAddr::from_abstract_name(&name).unwrap();
@@ -184,6 +187,7 @@ fn connect_addr_abstract() {
 // Autobinding an unnamed address to an abstract name is Linux behaviour.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn connect_addr_to_an_autobound_listener() {
     let unnamed = SocketAddr::from_pathname("").unwrap();
     let mut listener = UnixListener::bind_addr(&unnamed).unwrap();
@@ -199,6 +203,7 @@ fn connect_addr_to_an_autobound_listener() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn connect_to_missing_path() {
     let path = util::temp_path("stream-missing");
     let err = UnixStream::connect(&path).unwrap_err();
@@ -206,6 +211,7 @@ fn connect_to_missing_path() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn connect_to_stale_socket_file() {
     let path = util::temp_path("stream-stale");
     drop(UnixListener::bind(&path).unwrap());
@@ -216,6 +222,7 @@ fn connect_to_stale_socket_file() {
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no Unix-domain sockets other than socketpair")]
 fn connect_to_missing_abstract_name() {
     let addr = SocketAddr::from_abstract_name(abstract_name("nobody")).unwrap();
     let err = UnixStream::connect_addr(&addr).unwrap_err();
@@ -232,6 +239,7 @@ fn connect_with_invalid_paths() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri has no socket addresses for socketpair ends")]
 fn pair_is_connected() {
     let (a, b) = UnixStream::pair().unwrap();
     for s in [&a, &b] {
@@ -314,6 +322,10 @@ fn flush_is_ok() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri cannot set socket options (SO_RCVTIMEO) on a socketpair"
+)]
 fn readable_event_and_rearm() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -330,6 +342,10 @@ fn readable_event_and_rearm() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri cannot set socket options (SO_RCVTIMEO) on a socketpair"
+)]
 fn writable_event_on_registration() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -338,6 +354,7 @@ fn writable_event_on_registration() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot shut down a socketpair")]
 fn shutdown_write_gives_peer_eof_and_read_closed() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -365,6 +382,7 @@ fn shutdown_write_gives_peer_eof_and_read_closed() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot shut down a socketpair")]
 fn write_after_shutdown_write_is_broken_pipe() {
     let (a, _b) = UnixStream::pair().unwrap();
     a.shutdown(Shutdown::Write).unwrap();
@@ -373,6 +391,7 @@ fn write_after_shutdown_write_is_broken_pipe() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot shut down a socketpair")]
 fn shutdown_read_and_both() {
     let (a, b) = UnixStream::pair().unwrap();
     a.shutdown(Shutdown::Read).unwrap();
@@ -391,6 +410,10 @@ fn shutdown_read_and_both() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri cannot set socket options (SO_RCVTIMEO) on a socketpair"
+)]
 fn peer_drop_closes_both_directions() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -407,6 +430,10 @@ fn peer_drop_closes_both_directions() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri cannot read socket options (SO_ERROR) of a socketpair"
+)]
 fn take_error_is_none() {
     let (a, b) = UnixStream::pair().unwrap();
     assert!(a.take_error().unwrap().is_none());
@@ -427,6 +454,10 @@ fn raw_recv(stream: &UnixStream, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri cannot set socket options (SO_RCVTIMEO) on a socketpair"
+)]
 fn try_io_with_raw_recv() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -451,6 +482,10 @@ fn try_io_with_raw_recv() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri cannot set socket options (SO_RCVTIMEO) on a socketpair"
+)]
 fn writable_again_after_peer_reads() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -475,6 +510,10 @@ fn writable_again_after_peer_reads() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri cannot set socket options (SO_RCVTIMEO) on a socketpair"
+)]
 fn no_events_after_deregister() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -488,6 +527,10 @@ fn no_events_after_deregister() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri cannot set socket options (SO_RCVTIMEO) on a socketpair"
+)]
 fn dropping_a_registered_stream_closes_it() {
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(8);

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 /// Upper bound for any wait in the tests: generous, because CI machines
 /// are slow, but finite so a bug fails the test instead of hanging it.
-pub const DEADLINE: Duration = Duration::from_secs(10);
+/// Miri interprets the tests a thousand times slower, so it gets more.
+pub const DEADLINE: Duration = Duration::from_secs(if cfg!(miri) { 60 } else { 10 });
 
 /// `127.0.0.1:0`.
 pub fn any_local_address() -> SocketAddr {
@@ -310,7 +311,8 @@ pub fn current_tid() -> ThreadProbe {
 /// (state `S` in `/proc/self/task/<tid>/stat`), i.e. blocked in a system
 /// call such as `epoll_wait`. Use it to act on another thread's blocked
 /// `poll` without guessing with a sleep. Panics after [`DEADLINE`].
-#[cfg(any(target_os = "linux", target_os = "android"))]
+/// Not under Miri, whose threads are not the host's (see below).
+#[cfg(all(any(target_os = "linux", target_os = "android"), not(miri)))]
 pub fn wait_until_blocked(probe: ThreadProbe) {
     let tid = probe.tid;
     let path = format!("/proc/self/task/{tid}/stat");
@@ -338,8 +340,9 @@ pub fn wait_until_blocked(probe: ThreadProbe) {
 /// head start (yielding for a short while) to reach its blocking `poll`.
 /// Callers must be correct whichever thread wins the race: acting before
 /// the other thread blocks only makes the test less sharp (its `poll`
-/// returns at once with the event), never wrong or unbounded.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+/// returns at once with the event), never wrong or unbounded. Miri uses this
+/// too: its interpreted threads never show in the host's `/proc`.
+#[cfg(any(not(any(target_os = "linux", target_os = "android")), miri))]
 pub fn wait_until_blocked(_probe: ThreadProbe) {
     let end = Instant::now() + std::time::Duration::from_millis(50);
     while Instant::now() < end {

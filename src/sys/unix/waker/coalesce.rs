@@ -40,8 +40,8 @@
 //! # The delivery store
 //!
 //! After a batch carrying the waker's token, `select` stores `DELIVERED`
-//! without reading the state first, so returning to the caller never waits
-//! for the waking thread's cache line. Whatever the state was, the batch
+//! without reading the state first (no read-modify-write; the fence of
+//! claim 4 then orders it). Whatever the state was, the batch
 //! being returned covers every wake that came before the store: `WRITTEN`
 //! (the usual case), `MISSED` (that wake is older than this delivery), or
 //! `IDLE`/`DELIVERED` (the token came from somewhere else: an extra
@@ -49,6 +49,7 @@
 //! wake after the store sees `DELIVERED` and is reported by the next
 //! `select`. The store is a release store: a wake ordered after the caller
 //! saw the batch (through any synchronisation of the caller's) reads it.
+//! A wake *racing* with the delivery needs the fences below.
 //! On an exposed selector the store is a compare-and-swap from `WRITTEN` to
 //! `IDLE` instead; a stale view of the flag can only leave `DELIVERED`,
 //! which an exposed wake treats as "write".
@@ -73,6 +74,27 @@
 //! missed the flag is found and cleaned up by `expose`, or they saw the flag
 //! and clean up themselves.
 //!
+//! Claim 4, the caller's own state: a caller learns why it was woken from
+//! memory of its own (the waking thread stores a flag, then wakes; the
+//! poller polls, then loads the flag), with whatever orderings it likes. A
+//! wake that merges makes no release the poller could acquire, and a
+//! delivery is a plain store: without more, the poller's load of the flag
+//! could be served before its delivery became visible (store buffering)
+//! while the waking thread, its flag already stored, still read `WRITTEN`
+//! or `MISSED` and merged. The poller would miss the flag and the wake
+//! would be lost (Miri's weak-memory emulation finds this within a few
+//! thousand rounds of the `no_wake_is_lost` tests, at once with
+//! release/acquire flags; x86's store buffer allows it too). So `wake`
+//! starts with a `SeqCst` fence, and `select` ends every delivery (its
+//! store or compare-and-swap after a batch with the token, or the
+//! `MISSED` -> `DELIVERED` of a reported wake) with one. Of two `SeqCst`
+//! fences one comes first: if the delivery's does, the wake reads the
+//! delivery or a later state and does not merge into it; if the wake's
+//! does, the poller's load after its fence sees the flag stored before it.
+//! The price: the poller's fence waits for its delivery store to reach the
+//! cache (as a `SeqCst` store would), once per batch carrying the token;
+//! the waker's fence moves no cache line.
+//!
 //! A write that fails returns the state to `IDLE` so a later wake retries.
 //! Only the first `Waker` of a selector coalesces; any further one (which
 //! mio leaves unspecified, and debug builds reject) always writes.
@@ -80,8 +102,8 @@
 use crate::Token;
 use std::io;
 use std::panic::{RefUnwindSafe, UnwindSafe};
-use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::{fence, AtomicBool};
 use std::sync::atomic::{AtomicU8, AtomicUsize};
 use std::sync::{Arc, OnceLock, Weak};
 
@@ -183,6 +205,9 @@ impl WakeSlot {
     /// recent wakes found a wake pending (see `wake_from`).
     #[inline]
     pub(crate) fn wake(&self, notifier: &dyn Notify, merging: &AtomicBool) -> io::Result<()> {
+        // Claim 4: the caller's stores before this wake are ordered before
+        // the state is read, against the fence that ends a delivery.
+        fence(SeqCst);
         // The state's cache line was last written by the poller. When the
         // poller is likely blocked (recent wakes wrote), try `IDLE` ->
         // `WRITTEN` at once: one cache-line transfer before the write
@@ -276,6 +301,8 @@ impl WakeSlot {
             match self.state.compare_exchange(state, next, SeqCst, SeqCst) {
                 Ok(_) if next == DELIVERED => {
                     self.settle_delivered();
+                    // Claim 4: before the caller looks at its own state.
+                    fence(SeqCst);
                     return BeforeWait::Report(Token(self.token.load(Relaxed)));
                 }
                 Ok(_) => return BeforeWait::Wait,
@@ -308,10 +335,12 @@ impl WakeSlot {
             // Plain protocol: the write is delivered, the next wake writes.
             let _ = self.state.compare_exchange(WRITTEN, IDLE, SeqCst, SeqCst);
         } else {
-            // A blind store, so the poller's return path never waits for the
-            // waker's cache line (see "The delivery store" above).
+            // A blind store (see "The delivery store" above), ordered by
+            // the fence below.
             self.state.store(DELIVERED, Release);
         }
+        // Claim 4: before the caller looks at its own state.
+        fence(SeqCst);
     }
 
     /// After moving to `DELIVERED`: if the selector was exposed meanwhile,
