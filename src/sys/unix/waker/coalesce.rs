@@ -34,15 +34,16 @@
 //! the plain protocol: every wake writes unless one is `WRITTEN` and
 //! undelivered, and a delivery moves back to `IDLE`. A `MISSED` wake found
 //! at that moment is written by `expose` itself (the slot keeps a weak
-//! reference to the claimed waker's notifier for this). Selectors that never report the waker's
-//! event themselves (kqueue) create their slot already exposed.
+//! reference to the claimed waker's notifier for this). Selectors that
+//! never report the waker's event themselves (kqueue) create their slot
+//! already exposed.
 //!
 //! # The delivery store
 //!
 //! After a batch carrying the waker's token, `select` stores `DELIVERED`
 //! without reading the state first (no read-modify-write; the fence of
-//! claim 4 then orders it). Whatever the state was, the batch
-//! being returned covers every wake that came before the store: `WRITTEN`
+//! claim 4 then orders it). Whatever the state was, the batch being
+//! returned covers every wake that came before the store: `WRITTEN`
 //! (the usual case), `MISSED` (that wake is older than this delivery), or
 //! `IDLE`/`DELIVERED` (the token came from somewhere else: an extra
 //! `DELIVERED` can only make the next `select` report a spurious event). A
