@@ -37,7 +37,7 @@ const END_MARKER: i32 = -4243;
 macro_rules! ping_pong {
     ($krate:ident) => {{
         use std::io::{Read, Write};
-        use $krate::net::{TcpListener, TcpStream};
+        use $krate::net::TcpStream;
         use $krate::{Events, Interest, Poll, Token};
 
         fn wait(poll: &mut Poll, events: &mut Events, token: Token) {
@@ -59,20 +59,11 @@ macro_rules! ping_pong {
 
         let mut poll = Poll::new().unwrap();
         let mut events = Events::with_capacity(16);
-        let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-        let mut client = TcpStream::from_std(
-            std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap(),
-        );
+        // A non-blocking, connected loopback pair (tests/util).
+        let (client, server) = util::std_tcp_pair();
+        let (mut client, mut server) = (TcpStream::from_std(client), TcpStream::from_std(server));
         client.set_nodelay(true).unwrap();
-        let mut server = loop {
-            match listener.accept() {
-                Ok((s, _)) => break s,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::yield_now(),
-                Err(e) => panic!("accept: {e}"),
-            }
-        };
         server.set_nodelay(true).unwrap();
-        client.set_nonblocking_for_test();
         let (c, s) = (Token(0), Token(1));
         poll.registry()
             .register(&mut client, c, Interest::READABLE)
@@ -97,24 +88,6 @@ macro_rules! ping_pong {
         }
         marker(END_MARKER);
     }};
-}
-
-/// `from_std` does not change blocking mode; std's `connect` gives a
-/// blocking socket, so make it non-blocking the way both crates expect.
-trait SetNonblocking {
-    fn set_nonblocking_for_test(&self);
-}
-
-impl<T: std::os::fd::AsRawFd> SetNonblocking for T {
-    fn set_nonblocking_for_test(&self) {
-        // SAFETY: `as_raw_fd` is an open socket owned by `self` for the
-        // duration of the borrow; F_GETFL/F_SETFL take integer arguments.
-        let rc = unsafe {
-            let flags = libc::fcntl(self.as_raw_fd(), libc::F_GETFL);
-            libc::fcntl(self.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK)
-        };
-        assert_eq!(rc, 0);
-    }
 }
 
 /// A system call strace shows with a recognisable argument and that has
