@@ -289,9 +289,8 @@ impl WakeSlot {
     /// reported, and otherwise arranges for a wake during the wait to write.
     #[inline]
     pub(crate) fn before_wait(&self) -> BeforeWait {
-        if !self.claimed.load(Acquire) {
-            return BeforeWait::Wait;
-        }
+        // No claim check: `DELIVERED` and `MISSED` only follow a claimed
+        // waker's wake, and every other state means "wait".
         let mut state = self.state.load(SeqCst);
         loop {
             let next = match state {
