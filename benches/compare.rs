@@ -125,6 +125,8 @@ mod linux {
     struct Plan {
         quick: bool,
         rounds: usize,
+        /// Turns per implementation in a round of a single-threaded loop.
+        chunks: usize,
         ping_pong_trips: usize,
         /// (connections, timed messages) per echo workload.
         echo: [(usize, usize); 2],
@@ -145,6 +147,7 @@ mod linux {
             Plan {
                 quick: false,
                 rounds: 10,
+                chunks: 20,
                 ping_pong_trips: 10_000,
                 echo: [(256, 120_000), (4_096, 160_000)],
                 wakes: 1_000,
@@ -161,6 +164,7 @@ mod linux {
             Plan {
                 quick: true,
                 rounds: 1,
+                chunks: 2,
                 ping_pong_trips: 20,
                 echo: [(16, 200), (16, 200)],
                 wakes: 20,
@@ -609,26 +613,24 @@ mod linux {
             self.base.elapsed().as_nanos() as u64
         }
 
-        /// Waking side: `count` times, wait until the previous wake was
-        /// received, give the poller [`WAKE_GAP`] to block again, note the
-        /// time and wake.
-        fn issue(&self, count: usize, wake: impl Fn() -> io::Result<()>) -> io::Result<()> {
-            for seq in 0..count as u64 {
-                let deadline = Instant::now() + DEADLINE;
-                while self.acknowledged.load(Ordering::Acquire) < seq {
-                    if self.abandoned.load(Ordering::Relaxed) {
-                        return Ok(());
-                    }
-                    if Instant::now() > deadline {
-                        return Err(timed_out("wake latency: poller acknowledgement"));
-                    }
-                    std::hint::spin_loop();
+        /// Waking side: gives the poller [`WAKE_GAP`] to block again, notes
+        /// the time, wakes, and waits until the poller received wake number
+        /// `seq` (1-based). `false` if the poller gave up.
+        fn issue(&self, seq: u64, wake: &dyn Fn() -> io::Result<()>) -> io::Result<bool> {
+            spin_for(WAKE_GAP);
+            self.issued_at.store(self.now_ns(), Ordering::Release);
+            wake()?;
+            let deadline = Instant::now() + DEADLINE;
+            while self.acknowledged.load(Ordering::Acquire) < seq {
+                if self.abandoned.load(Ordering::Relaxed) {
+                    return Ok(false);
                 }
-                spin_for(WAKE_GAP);
-                self.issued_at.store(self.now_ns(), Ordering::Release);
-                wake()?;
+                if Instant::now() > deadline {
+                    return Err(timed_out("wake latency: poller acknowledgement"));
+                }
+                std::hint::spin_loop();
             }
-            Ok(())
+            Ok(true)
         }
 
         /// Polling side, right after `poll` returned wake number `seq`
@@ -646,40 +648,82 @@ mod linux {
         }
     }
 
-    /// Runs the wake-latency workload given the implementation's pieces:
-    /// `wake` (moved to the waking thread) and `wait_for_wake` (blocks until
-    /// the poller sees the waker's event). Returns [p50, p99] in µs.
-    fn measure_wake_latency<W, P>(
+    /// The two halves of one implementation's wake-latency workload.
+    pub struct WakeParts {
+        /// Wakes the poller (called on the waking thread).
+        pub wake: Box<dyn Fn() -> io::Result<()> + Send>,
+        /// Blocks until the poller sees the waker's event.
+        pub wait: Box<dyn FnMut() -> io::Result<()> + Send>,
+    }
+
+    /// One round of wake latency for the three implementations at once:
+    /// each has its poller blocked on its own thread (all on [`CPU_HOME`]),
+    /// and one waking thread (on [`CPU_PEER`]) wakes them in turn, one wake
+    /// in flight at a time, `count` each, so the three see the same moments
+    /// of the machine. Returns [p50, p99] in µs per implementation.
+    fn measure_wake_latency(
         count: usize,
-        wake: W,
-        mut wait_for_wake: P,
-    ) -> io::Result<Vec<f64>>
-    where
-        W: Fn() -> io::Result<()> + Send + 'static,
-        P: FnMut() -> io::Result<()>,
-    {
-        let clock = Arc::new(WakeClock::new());
-        let issuer = {
-            let clock = Arc::clone(&clock);
-            spawn_on(CPU_PEER, "waker", move || clock.issue(count, wake))?
-        };
-        let mut latencies = Vec::with_capacity(count);
-        let polled = (1..=count as u64).try_for_each(|seq| -> io::Result<()> {
-            wait_for_wake()?;
-            latencies.push(clock.received(seq) as f64 / 1e3);
-            Ok(())
-        });
-        if polled.is_err() {
-            clock.abandon();
+        round: usize,
+        parts: [WakeParts; 3],
+    ) -> io::Result<[Vec<f64>; 3]> {
+        let clocks = Arc::new([WakeClock::new(), WakeClock::new(), WakeClock::new()]);
+        let mut wakes = Vec::with_capacity(3);
+        let mut pollers = Vec::with_capacity(3);
+        for (i, WakeParts { wake, mut wait }) in parts.into_iter().enumerate() {
+            wakes.push(wake);
+            let clocks = Arc::clone(&clocks);
+            pollers.push(spawn_on(CPU_HOME, "wake-poller", move || {
+                let clock = &clocks[i];
+                let mut latencies = Vec::with_capacity(count);
+                for seq in 1..=count as u64 {
+                    if let Err(e) = wait() {
+                        clock.abandon();
+                        return Err(e);
+                    }
+                    latencies.push(clock.received(seq) as f64 / 1e3);
+                }
+                Ok(latencies)
+            }));
         }
-        let issued = join(issuer);
-        polled?;
-        issued?;
-        let latencies = sorted(&latencies);
-        Ok(vec![
-            percentile(&latencies, 0.50),
-            percentile(&latencies, 0.99),
-        ])
+        let issuer = {
+            let clocks = Arc::clone(&clocks);
+            spawn_on(CPU_PEER, "waker", move || {
+                for seq in 1..=count as u64 {
+                    for k in 0..Impl::ALL.len() {
+                        let i = (seq as usize + round + k) % Impl::ALL.len();
+                        if !clocks[i].issue(seq, &*wakes[i])? {
+                            return Ok(());
+                        }
+                    }
+                }
+                Ok(())
+            })
+        };
+        if issuer.is_err() {
+            for clock in clocks.iter() {
+                clock.abandon();
+            }
+        }
+        let mut figures: [Vec<f64>; 3] = Default::default();
+        let mut first_error = None;
+        for (poller, figure) in pollers.into_iter().zip(&mut figures) {
+            match poller.and_then(join) {
+                Ok(latencies) => {
+                    let latencies = sorted(&latencies);
+                    *figure = vec![percentile(&latencies, 0.50), percentile(&latencies, 0.99)];
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if let Err(e) = issuer.and_then(join) {
+            first_error.get_or_insert(e);
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(figures),
+        }
     }
 
     /// Start line and stop flag of a wake storm.
@@ -787,30 +831,68 @@ mod linux {
         ])
     }
 
-    /// Runs `poll_for(timeout)` `samples` times per timeout of [`TIMEOUTS`];
-    /// `poll_for` must fail if anything was ready. Returns the median
-    /// overshoot in µs per timeout, then the number of early returns.
+    /// `poll` once with the given timeout, nothing being ready; fails if
+    /// anything was.
+    pub type PollFor = Box<dyn FnMut(Duration) -> io::Result<()>>;
+
+    /// One round of timeout overshoot for the three implementations at
+    /// once: `samples` waits per timeout of [`TIMEOUTS`] each, taking turns
+    /// wait by wait. Returns, per implementation, the median overshoot in
+    /// µs per timeout, then the number of early returns.
     fn measure_overshoot(
         samples: [usize; 3],
-        mut poll_for: impl FnMut(Duration) -> io::Result<()>,
-    ) -> io::Result<Vec<f64>> {
-        let mut figures = Vec::with_capacity(TIMEOUTS.len() + 1);
-        let mut early = 0u32;
+        round: usize,
+        mut polls: [PollFor; 3],
+    ) -> io::Result<[Vec<f64>; 3]> {
+        let mut figures: [Vec<f64>; 3] = Default::default();
+        let mut early = [0u32; 3];
         for (timeout, count) in TIMEOUTS.into_iter().zip(samples) {
-            let mut overshoots = Vec::with_capacity(count);
-            for _ in 0..count {
-                let start = Instant::now();
-                poll_for(timeout)?;
-                let elapsed = start.elapsed();
-                if elapsed < timeout {
-                    early += 1;
+            let mut overshoots: [Vec<f64>; 3] = Default::default();
+            for sample in 0..count {
+                for k in 0..Impl::ALL.len() {
+                    let i = (sample + round + k) % Impl::ALL.len();
+                    let start = Instant::now();
+                    polls[i](timeout)?;
+                    let elapsed = start.elapsed();
+                    if elapsed < timeout {
+                        early[i] += 1;
+                    }
+                    overshoots[i].push((elapsed.as_secs_f64() - timeout.as_secs_f64()) * 1e6);
                 }
-                overshoots.push((elapsed.as_secs_f64() - timeout.as_secs_f64()) * 1e6);
             }
-            figures.push(median(&overshoots));
+            for (figure, overshoots) in figures.iter_mut().zip(&overshoots) {
+                figure.push(median(overshoots));
+            }
         }
-        figures.push(f64::from(early));
+        for (figure, early) in figures.iter_mut().zip(early) {
+            figure.push(f64::from(early));
+        }
         Ok(figures)
+    }
+
+    /// A single-threaded workload, set up: each call runs that many
+    /// operations and returns the CPU time they took.
+    pub type Steps = Box<dyn FnMut(usize) -> io::Result<Duration>>;
+
+    /// One round of a single-threaded workload for the three
+    /// implementations at once: `ops` operations each, in `chunks` turns
+    /// taken in rotating order, so slow changes of the machine's speed hit
+    /// all three alike. Returns µs per operation per implementation.
+    fn measure_steps(
+        (ops, chunks): (usize, usize),
+        round: usize,
+        mut steps: [Steps; 3],
+    ) -> io::Result<[Vec<f64>; 3]> {
+        let chunks = chunks.clamp(1, ops.max(1));
+        let per_chunk = ops / chunks;
+        let mut spent = [Duration::ZERO; 3];
+        for chunk in 0..chunks {
+            for k in 0..Impl::ALL.len() {
+                let i = (chunk + round + k) % Impl::ALL.len();
+                spent[i] += steps[i](per_chunk)?;
+            }
+        }
+        Ok(spent.map(|time| vec![micros_per_op(time, per_chunk * chunks)]))
     }
 
     // -----------------------------------------------------------------
@@ -824,9 +906,9 @@ mod linux {
             #[doc = concat!("The workloads on `", stringify!($krate), "`.")]
             mod $module {
                 use super::{
-                    drive_echo, eof, loopback_listener, measure_overshoot, measure_wake_latency,
-                    measure_wake_storm, micros_per_op, spawn_on, tcp_pair, timed_out, CpuStopwatch,
-                    CPU_HOME, DEADLINE, LARGE_BATCH, SMALL_BATCH,
+                    drive_echo, eof, loopback_listener, measure_wake_storm, spawn_on, tcp_pair,
+                    timed_out, CpuStopwatch, PollFor, Steps, WakeParts, CPU_HOME, DEADLINE,
+                    LARGE_BATCH, SMALL_BATCH,
                 };
                 use std::io::{self, Read, Write};
                 use std::sync::Arc;
@@ -897,49 +979,47 @@ mod linux {
                     }
                 }
 
-                /// `trips` round trips of `size` bytes between two
-                /// registered ends; µs per round trip.
-                fn ping_pong<S: Read + Write>(
-                    poll: &mut Poll,
-                    (client, server): (&mut S, &mut S),
+                /// Round trips of `size` bytes between two registered ends,
+                /// `trips` per call; `keep` (idle sources) lives as long.
+                fn ping_pong<S: Read + Write + 'static, K: 'static>(
+                    mut poll: Poll,
+                    (mut client, mut server): (S, S),
                     size: usize,
-                    trips: usize,
-                ) -> io::Result<f64> {
+                    keep: K,
+                ) -> Steps {
                     let mut events = Events::with_capacity(SMALL_BATCH);
                     let message = vec![0x5a_u8; size];
                     let mut buf = vec![0u8; size];
-                    let start = CpuStopwatch::start()?;
-                    for _ in 0..trips {
-                        client.write_all(&message)?;
-                        receive(poll, &mut events, (&mut *server, SERVER), &mut buf)?;
-                        server.write_all(&buf)?;
-                        receive(poll, &mut events, (&mut *client, CLIENT), &mut buf)?;
-                    }
-                    Ok(micros_per_op(start.elapsed()?, trips))
+                    Box::new(move |trips| {
+                        let _ = &keep;
+                        let start = CpuStopwatch::start()?;
+                        for _ in 0..trips {
+                            client.write_all(&message)?;
+                            receive(&mut poll, &mut events, (&mut server, SERVER), &mut buf)?;
+                            server.write_all(&buf)?;
+                            receive(&mut poll, &mut events, (&mut client, CLIENT), &mut buf)?;
+                        }
+                        start.elapsed()
+                    })
                 }
 
-                /// Ping-pong over loopback TCP; µs per round trip.
-                pub fn tcp_ping_pong(size: usize, trips: usize) -> io::Result<Vec<f64>> {
+                /// Ping-pong over loopback TCP.
+                pub fn tcp_ping_pong(size: usize) -> io::Result<Steps> {
                     let (client, server) = tcp_pair()?;
                     let (mut client, mut server) =
                         (TcpStream::from_std(client), TcpStream::from_std(server));
-                    let mut poll = Poll::new()?;
+                    let poll = Poll::new()?;
                     poll.registry()
                         .register(&mut client, CLIENT, Interest::READABLE)?;
                     poll.registry()
                         .register(&mut server, SERVER, Interest::READABLE)?;
-                    Ok(vec![ping_pong(
-                        &mut poll,
-                        (&mut client, &mut server),
-                        size,
-                        trips,
-                    )?])
+                    Ok(ping_pong(poll, (client, server), size, ()))
                 }
 
                 /// 1-byte ping-pong over a Unix pair with `idle` idle Unix
-                /// sockets registered beside it; µs per round trip.
-                pub fn idle_ping_pong(idle: usize, trips: usize) -> io::Result<Vec<f64>> {
-                    let mut poll = Poll::new()?;
+                /// sockets registered beside it.
+                pub fn idle_ping_pong(idle: usize) -> io::Result<Steps> {
+                    let poll = Poll::new()?;
                     let mut idle_pairs = Vec::with_capacity(idle / 2);
                     for i in 0..idle / 2 {
                         let (mut x, mut y) = UnixStream::pair()?;
@@ -955,32 +1035,33 @@ mod linux {
                         .register(&mut client, CLIENT, Interest::READABLE)?;
                     poll.registry()
                         .register(&mut server, SERVER, Interest::READABLE)?;
-                    Ok(vec![ping_pong(
-                        &mut poll,
-                        (&mut client, &mut server),
-                        1,
-                        trips,
-                    )?])
+                    Ok(ping_pong(poll, (client, server), 1, idle_pairs))
                 }
 
-                /// register + reregister + deregister of one TCP stream;
-                /// µs per triple.
-                pub fn churn(iterations: usize) -> io::Result<Vec<f64>> {
-                    let (stream, _peer) = tcp_pair()?;
+                /// register + reregister + deregister of one TCP stream,
+                /// `iterations` triples per call.
+                pub fn churn() -> io::Result<Steps> {
+                    let (stream, peer) = tcp_pair()?;
                     let mut stream = TcpStream::from_std(stream);
                     let poll = Poll::new()?;
-                    let registry = poll.registry();
-                    let start = CpuStopwatch::start()?;
-                    for i in 0..iterations {
-                        registry.register(&mut stream, Token(i), Interest::READABLE)?;
-                        registry.reregister(
-                            &mut stream,
-                            Token(i),
-                            Interest::READABLE | Interest::WRITABLE,
-                        )?;
-                        registry.deregister(&mut stream)?;
-                    }
-                    Ok(vec![micros_per_op(start.elapsed()?, iterations)])
+                    let mut next = 0;
+                    Ok(Box::new(move |iterations| {
+                        let _ = &peer;
+                        let registry = poll.registry();
+                        let start = CpuStopwatch::start()?;
+                        for _ in 0..iterations {
+                            let token = Token(next);
+                            next += 1;
+                            registry.register(&mut stream, token, Interest::READABLE)?;
+                            registry.reregister(
+                                &mut stream,
+                                token,
+                                Interest::READABLE | Interest::WRITABLE,
+                            )?;
+                            registry.deregister(&mut stream)?;
+                        }
+                        start.elapsed()
+                    }))
                 }
 
                 /// One accepted connection of the echo server.
@@ -1131,20 +1212,22 @@ mod linux {
                     Ok(vec![drive_echo(addr, load, || waker.wake(), server)?])
                 }
 
-                /// Wake latency; [p50, p99] in µs.
-                pub fn wake_latency(count: usize) -> io::Result<Vec<f64>> {
+                /// The two halves of the wake-latency workload.
+                pub fn wake_latency() -> io::Result<WakeParts> {
                     let mut poll = Poll::new()?;
-                    // Kept alive here until the end: the last wake is only
-                    // delivered while the waker exists.
+                    // Held by both halves: the last wake is only delivered
+                    // while the waker exists.
                     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
                     let mut events = Events::with_capacity(SMALL_BATCH);
                     let wake = {
                         let waker = Arc::clone(&waker);
-                        move || waker.wake()
+                        Box::new(move || waker.wake())
                     };
-                    measure_wake_latency(count, wake, || {
+                    let wait = Box::new(move || {
+                        let _ = &waker;
                         wait_readable(&mut poll, &mut events, WAKER)
-                    })
+                    });
+                    Ok(WakeParts { wake, wait })
                 }
 
                 /// Wake storm; [wakes per CPU-s, syscalls per wake, poller
@@ -1164,21 +1247,23 @@ mod linux {
                     })
                 }
 
-                /// Timeout overshoot; median µs per timeout, then early returns.
-                pub fn overshoot(samples: [usize; 3]) -> io::Result<Vec<f64>> {
+                /// `poll` with a timeout and nothing ready (one idle Unix
+                /// socket registered); fails if an event arrives.
+                pub fn overshoot() -> io::Result<PollFor> {
                     let mut poll = Poll::new()?;
                     let mut events = Events::with_capacity(SMALL_BATCH);
-                    let (mut idle, _peer) = UnixStream::pair()?;
+                    let (mut idle, peer) = UnixStream::pair()?;
                     poll.registry()
                         .register(&mut idle, CLIENT, Interest::READABLE)?;
-                    measure_overshoot(samples, |timeout| {
+                    Ok(Box::new(move |timeout| {
+                        let _ = (&idle, &peer);
                         poll.poll(&mut events, Some(timeout))?;
                         if events.is_empty() {
                             Ok(())
                         } else {
                             Err(io::Error::other("overshoot: unexpected event"))
                         }
-                    })
+                    }))
                 }
             }
         };
@@ -1194,10 +1279,9 @@ mod linux {
     /// The workloads written directly on `libc`.
     mod raw {
         use super::{
-            drive_echo, eof, loopback_listener, measure_overshoot, measure_wake_latency,
-            measure_wake_storm, micros_per_op, spawn_on, tcp_pair, timed_out, AsRawFd,
-            CpuStopwatch, FromRawFd, OwnedFd, RawFd, CPU_HOME, DEADLINE_MS, LARGE_BATCH,
-            SMALL_BATCH,
+            drive_echo, eof, loopback_listener, measure_wake_storm, spawn_on, tcp_pair, timed_out,
+            AsRawFd, CpuStopwatch, FromRawFd, OwnedFd, PollFor, RawFd, Steps, WakeParts, CPU_HOME,
+            DEADLINE_MS, LARGE_BATCH, SMALL_BATCH,
         };
         use std::io;
         use std::sync::atomic::{AtomicU8, Ordering};
@@ -1504,35 +1588,40 @@ mod linux {
             }
         }
 
-        fn ping_pong(
-            epoll: &mut Epoll,
+        /// Round trips of `size` bytes between two registered fds (owned
+        /// by `keep`, with any idle sources), `trips` per call.
+        fn ping_pong<K: 'static>(
+            mut epoll: Epoll,
             (client, server): (RawFd, RawFd),
             size: usize,
-            trips: usize,
-        ) -> io::Result<f64> {
+            keep: K,
+        ) -> Steps {
             let message = vec![0x5a_u8; size];
             let mut buf = vec![0u8; size];
-            let start = CpuStopwatch::start()?;
-            for _ in 0..trips {
-                send_all(client, &message)?;
-                receive(epoll, (server, SERVER), &mut buf)?;
-                send_all(server, &buf)?;
-                receive(epoll, (client, CLIENT), &mut buf)?;
-            }
-            Ok(micros_per_op(start.elapsed()?, trips))
+            Box::new(move |trips| {
+                let _ = &keep;
+                let start = CpuStopwatch::start()?;
+                for _ in 0..trips {
+                    send_all(client, &message)?;
+                    receive(&mut epoll, (server, SERVER), &mut buf)?;
+                    send_all(server, &buf)?;
+                    receive(&mut epoll, (client, CLIENT), &mut buf)?;
+                }
+                start.elapsed()
+            })
         }
 
-        pub fn tcp_ping_pong(size: usize, trips: usize) -> io::Result<Vec<f64>> {
+        pub fn tcp_ping_pong(size: usize) -> io::Result<Steps> {
             let (client, server) = tcp_pair()?;
-            let (client, server) = (client.as_raw_fd(), server.as_raw_fd());
-            let mut epoll = Epoll::new(SMALL_BATCH)?;
-            epoll.add(client, CLIENT, READABLE_ET)?;
-            epoll.add(server, SERVER, READABLE_ET)?;
-            Ok(vec![ping_pong(&mut epoll, (client, server), size, trips)?])
+            let fds = (client.as_raw_fd(), server.as_raw_fd());
+            let epoll = Epoll::new(SMALL_BATCH)?;
+            epoll.add(fds.0, CLIENT, READABLE_ET)?;
+            epoll.add(fds.1, SERVER, READABLE_ET)?;
+            Ok(ping_pong(epoll, fds, size, (client, server)))
         }
 
-        pub fn idle_ping_pong(idle: usize, trips: usize) -> io::Result<Vec<f64>> {
-            let mut epoll = Epoll::new(SMALL_BATCH)?;
+        pub fn idle_ping_pong(idle: usize) -> io::Result<Steps> {
+            let epoll = Epoll::new(SMALL_BATCH)?;
             let mut idle_pairs = Vec::with_capacity(idle / 2);
             for i in 0..(idle / 2) as u64 {
                 let (x, y) = socketpair()?;
@@ -1541,23 +1630,28 @@ mod linux {
                 idle_pairs.push((x, y));
             }
             let (client, server) = socketpair()?;
-            let (client, server) = (client.as_raw_fd(), server.as_raw_fd());
-            epoll.add(client, CLIENT, READABLE_ET)?;
-            epoll.add(server, SERVER, READABLE_ET)?;
-            Ok(vec![ping_pong(&mut epoll, (client, server), 1, trips)?])
+            let fds = (client.as_raw_fd(), server.as_raw_fd());
+            epoll.add(fds.0, CLIENT, READABLE_ET)?;
+            epoll.add(fds.1, SERVER, READABLE_ET)?;
+            Ok(ping_pong(epoll, fds, 1, (idle_pairs, client, server)))
         }
 
-        pub fn churn(iterations: usize) -> io::Result<Vec<f64>> {
-            let (stream, _peer) = tcp_pair()?;
-            let fd = stream.as_raw_fd();
+        pub fn churn() -> io::Result<Steps> {
+            let (stream, peer) = tcp_pair()?;
             let epoll = Epoll::new(1)?;
-            let start = CpuStopwatch::start()?;
-            for i in 0..iterations as u64 {
-                epoll.add(fd, i, READABLE_ET)?;
-                epoll.modify(fd, i, READ_WRITE_ET)?;
-                epoll.delete(fd)?;
-            }
-            Ok(vec![micros_per_op(start.elapsed()?, iterations)])
+            let mut next = 0u64;
+            Ok(Box::new(move |iterations| {
+                let _ = &peer;
+                let fd = stream.as_raw_fd();
+                let start = CpuStopwatch::start()?;
+                for _ in 0..iterations {
+                    epoll.add(fd, next, READABLE_ET)?;
+                    epoll.modify(fd, next, READ_WRITE_ET)?;
+                    epoll.delete(fd)?;
+                    next += 1;
+                }
+                start.elapsed()
+            }))
         }
 
         /// One accepted connection of the raw echo server.
@@ -1720,14 +1814,18 @@ mod linux {
             Ok((epoll, efd))
         }
 
-        pub fn wake_latency(count: usize) -> io::Result<Vec<f64>> {
-            // The eventfd stays open here until the end (see nbio's version).
+        pub fn wake_latency() -> io::Result<WakeParts> {
             let (mut epoll, efd) = wake_pair()?;
             let wake = {
                 let efd = Arc::clone(&efd);
-                move || signal(efd.as_raw_fd())
+                Box::new(move || signal(efd.as_raw_fd()))
             };
-            measure_wake_latency(count, wake, || epoll.wait_readable(WAKER))
+            // The eventfd stays open until both halves are gone.
+            let wait = Box::new(move || {
+                let _ = &efd;
+                epoll.wait_readable(WAKER)
+            });
+            Ok(WakeParts { wake, wait })
         }
 
         pub fn wake_storm(length: Duration) -> io::Result<Vec<f64>> {
@@ -1741,14 +1839,17 @@ mod linux {
             })
         }
 
-        pub fn overshoot(samples: [usize; 3]) -> io::Result<Vec<f64>> {
+        pub fn overshoot() -> io::Result<PollFor> {
             let mut epoll = Epoll::new(SMALL_BATCH)?;
-            let (idle, _peer) = socketpair()?;
+            let (idle, peer) = socketpair()?;
             epoll.add(idle.as_raw_fd(), CLIENT, READABLE_ET)?;
-            measure_overshoot(samples, |timeout| match epoll.wait_timeout(timeout)? {
-                0 => Ok(()),
-                _ => Err(io::Error::other("overshoot: unexpected event")),
-            })
+            Ok(Box::new(move |timeout| {
+                let _ = (&idle, &peer);
+                match epoll.wait_timeout(timeout)? {
+                    0 => Ok(()),
+                    _ => Err(io::Error::other("overshoot: unexpected event")),
+                }
+            }))
         }
     }
 
@@ -1969,14 +2070,15 @@ mod linux {
         }
     }
 
-    /// Runs a workload: a warm-up round (full mode), then the rounds with
-    /// the order of the three implementations rotating. Prints a detail
-    /// line per metric; returns the outcomes for the summary.
-    fn measure(
+    /// Runs a workload: a warm-up round (full mode), then the rounds.
+    /// `round(r)` runs round `r` and returns each implementation's figures
+    /// (indexed like [`Impl::ALL`]). Prints a detail line per metric;
+    /// returns the outcomes for the summary.
+    fn measure_rounds(
         plan: &Plan,
         workload: &str,
         metrics: &[Metric],
-        mut run: impl FnMut(Impl) -> io::Result<Vec<f64>>,
+        mut round: impl FnMut(usize) -> io::Result<[Vec<f64>; 3]>,
     ) -> io::Result<Vec<Outcome>> {
         if plan
             .only
@@ -1986,11 +2088,10 @@ mod linux {
             return Ok(Vec::new());
         }
         let started = Instant::now();
-        let mut run_checked = |imp: Impl| {
-            let figures = run(imp).map_err(|e| {
-                io::Error::new(e.kind(), format!("{workload} ({}): {e}", imp.name()))
-            })?;
-            if figures.len() == metrics.len() {
+        let mut run_checked = |r: usize| {
+            let figures =
+                round(r).map_err(|e| io::Error::new(e.kind(), format!("{workload}: {e}")))?;
+            if figures.iter().all(|f| f.len() == metrics.len()) {
                 Ok(figures)
             } else {
                 Err(io::Error::other(format!(
@@ -1999,16 +2100,13 @@ mod linux {
             }
         };
         if !plan.quick {
-            for imp in Impl::ALL {
-                run_checked(imp)?;
-            }
+            run_checked(0)?;
         }
         let mut values: Vec<[Vec<f64>; 3]> = metrics.iter().map(|_| Default::default()).collect();
-        for round in 0..plan.rounds {
-            for k in 0..Impl::ALL.len() {
-                let imp = Impl::ALL[(round + k) % Impl::ALL.len()];
-                for (per_metric, figure) in values.iter_mut().zip(run_checked(imp)?) {
-                    per_metric[imp.index()].push(figure);
+        for r in 0..plan.rounds {
+            for (imp, figures) in run_checked(r)?.into_iter().enumerate() {
+                for (per_metric, figure) in values.iter_mut().zip(figures) {
+                    per_metric[imp].push(figure);
                 }
             }
         }
@@ -2031,6 +2129,53 @@ mod linux {
             println!("    ({:.1} s)", started.elapsed().as_secs_f64());
         }
         Ok(outcomes)
+    }
+
+    /// A workload whose implementations run one after another: each round
+    /// runs nbio, mio and raw once, in an order rotating from round to
+    /// round. For workloads that occupy both CPUs.
+    fn measure(
+        plan: &Plan,
+        workload: &str,
+        metrics: &[Metric],
+        mut run: impl FnMut(Impl) -> io::Result<Vec<f64>>,
+    ) -> io::Result<Vec<Outcome>> {
+        measure_rounds(plan, workload, metrics, |r| {
+            let mut figures: [Vec<f64>; 3] = Default::default();
+            for k in 0..Impl::ALL.len() {
+                let imp = Impl::ALL[(r + k) % Impl::ALL.len()];
+                figures[imp.index()] = run(imp)
+                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", imp.name())))?;
+            }
+            Ok(figures)
+        })
+    }
+
+    /// A workload whose implementations are set up together and measured
+    /// in alternation inside each round: `set_up(imp)` prepares one (in an
+    /// order rotating from round to round), `run(r, prepared)` measures all
+    /// three.
+    fn measure_joint<T>(
+        plan: &Plan,
+        workload: &str,
+        metrics: &[Metric],
+        mut set_up: impl FnMut(Impl) -> io::Result<T>,
+        mut run: impl FnMut(usize, [T; 3]) -> io::Result<[Vec<f64>; 3]>,
+    ) -> io::Result<Vec<Outcome>> {
+        measure_rounds(plan, workload, metrics, |r| {
+            let mut prepared: [Option<T>; 3] = [None, None, None];
+            for k in 0..Impl::ALL.len() {
+                let imp = Impl::ALL[(r + k) % Impl::ALL.len()];
+                prepared[imp.index()] = Some(
+                    set_up(imp)
+                        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", imp.name())))?,
+                );
+            }
+            run(
+                r,
+                prepared.map(|p| p.expect("every implementation was set up")),
+            )
+        })
     }
 
     fn print_detail(outcome: &Outcome) {
@@ -2160,11 +2305,12 @@ mod linux {
         };
         let mut outcomes = Vec::new();
         for size in [1, 64] {
-            outcomes.extend(measure(
+            outcomes.extend(measure_joint(
                 &cheap,
                 &format!("TCP ping-pong, {size} B"),
                 &[ROUND_TRIP],
-                |imp| dispatch!(imp, tcp_ping_pong(size, plan.ping_pong_trips)),
+                |imp| dispatch!(imp, tcp_ping_pong(size)),
+                |r, steps| measure_steps((plan.ping_pong_trips, plan.chunks), r, steps),
             )?);
         }
         for load in plan.echo {
@@ -2178,9 +2324,13 @@ mod linux {
             metric("p50", "µs", Kind::Cost, USUAL),
             metric("p99", "µs", Kind::Cost, NONE),
         ];
-        outcomes.extend(measure(&cheap, "wake latency", &latency, |imp| {
-            dispatch!(imp, wake_latency(plan.wakes))
-        })?);
+        outcomes.extend(measure_joint(
+            &cheap,
+            "wake latency",
+            &latency,
+            |imp| dispatch!(imp, wake_latency()),
+            |r, parts| measure_wake_latency(plan.wakes, r, parts),
+        )?);
         let storm = [
             metric(
                 "waker",
@@ -2214,17 +2364,22 @@ mod linux {
             dispatch!(imp, wake_storm(plan.storm))
         })?);
         let triple = metric("", "µs/triple", Kind::Cost, USUAL);
-        outcomes.extend(measure(
+        outcomes.extend(measure_joint(
             &cheap,
             "register+reregister+deregister",
             &[triple],
-            |imp| dispatch!(imp, churn(plan.churn)),
+            |imp| dispatch!(imp, churn()),
+            |r, steps| measure_steps((plan.churn, plan.chunks), r, steps),
         )?);
         for idle in plan.idle {
             let name = format!("Unix ping-pong 1 B, {idle} idle sources");
-            outcomes.extend(measure(&cheap, &name, &[ROUND_TRIP], |imp| {
-                dispatch!(imp, idle_ping_pong(idle, plan.idle_trips))
-            })?);
+            outcomes.extend(measure_joint(
+                &cheap,
+                &name,
+                &[ROUND_TRIP],
+                |imp| dispatch!(imp, idle_ping_pong(idle)),
+                |r, steps| measure_steps((plan.idle_trips, plan.chunks), r, steps),
+            )?);
         }
         let overshoot_name = if raw::has_epoll_pwait2() {
             "timeout overshoot"
@@ -2245,9 +2400,13 @@ mod linux {
                 },
             ),
         ];
-        outcomes.extend(measure(&plan, overshoot_name, &overshoot, |imp| {
-            dispatch!(imp, overshoot(plan.overshoot_samples))
-        })?);
+        outcomes.extend(measure_joint(
+            &plan,
+            overshoot_name,
+            &overshoot,
+            |imp| dispatch!(imp, overshoot()),
+            |r, polls| measure_overshoot(plan.overshoot_samples, r, polls),
+        )?);
 
         print_summary(&plan, &outcomes);
         if plan.quick {
