@@ -39,10 +39,22 @@
 //! ## Rounds and ratios
 //!
 //! Each workload runs one warm-up round (not counted), then R rounds (10 by
-//! default, `NBIO_BENCH_ROUNDS` overrides; the short loops, ping-pong,
-//! churn, idle sources and wake latency, run 2R rounds half as long). Every round runs nbio, mio and
-//! raw once each, rotating the order (nbio mio raw, mio raw nbio, raw nbio
-//! mio, ...), so slow drift of the machine hits all three alike.
+//! default, `NBIO_BENCH_ROUNDS` overrides; the short workloads, ping-pong,
+//! churn, idle sources and wake latency, run 2R rounds). Within a round the
+//! three implementations take turns, so that a change in the machine's speed
+//! (a VM's neighbours come and go) hits all three alike:
+//!
+//! * single-threaded loops (ping-pong, churn, idle sources): the three are
+//!   set up side by side and run 20 chunks each, in rotating order (chunks
+//!   of 500 round trips for ping-pong, a few ms);
+//! * wake latency: three pollers block on their own threads (all on CPU 0)
+//!   and one waking thread wakes them in turn, one wake in flight at a time;
+//! * timeout overshoot: one thread waits on the three pollers in turn;
+//! * echo and wake storm, which occupy both CPUs: nbio, mio and raw run one
+//!   after another, in an order rotating per round.
+//!
+//! The idle-source workloads share one set of idle sockets, registered with
+//! each poller (three sets would not fit a 20,000-fd limit).
 //!
 //! Ratios are computed per round, then summarised by their median and their
 //! spread (p10–p90 with at least 10 rounds, min–max otherwise). A ratio is
@@ -423,6 +435,18 @@ mod linux {
         }
         listener.set_nonblocking(true)?;
         Ok(listener)
+    }
+
+    /// `count` connected Unix stream sockets (pairs) that stay idle.
+    fn idle_sockets(count: usize) -> io::Result<Vec<OwnedFd>> {
+        let mut fds = Vec::with_capacity(count);
+        while fds.len() < count {
+            let (a, b) = std::os::unix::net::UnixStream::pair()?;
+            fds.push(OwnedFd::from(a));
+            fds.push(OwnedFd::from(b));
+        }
+        fds.truncate(count);
+        Ok(fds)
     }
 
     /// Makes `close` reset the connection (`SO_LINGER` on, 0 s): no
@@ -911,6 +935,8 @@ mod linux {
                     LARGE_BATCH, SMALL_BATCH,
                 };
                 use std::io::{self, Read, Write};
+                use std::mem::ManuallyDrop;
+                use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
                 use std::sync::Arc;
                 use std::time::Duration;
                 use $krate::net::{TcpListener, TcpStream, UnixStream};
@@ -1016,26 +1042,28 @@ mod linux {
                     Ok(ping_pong(poll, (client, server), size, ()))
                 }
 
-                /// 1-byte ping-pong over a Unix pair with `idle` idle Unix
-                /// sockets registered beside it.
-                pub fn idle_ping_pong(idle: usize) -> io::Result<Steps> {
+                /// 1-byte ping-pong over a Unix pair with the `idle` sockets
+                /// registered beside it.
+                pub fn idle_ping_pong(idle: &[OwnedFd]) -> io::Result<Steps> {
                     let poll = Poll::new()?;
-                    let mut idle_pairs = Vec::with_capacity(idle / 2);
-                    for i in 0..idle / 2 {
-                        let (mut x, mut y) = UnixStream::pair()?;
-                        let token = FIRST_EXTRA + 2 * i;
-                        poll.registry()
-                            .register(&mut x, Token(token), Interest::READABLE)?;
-                        poll.registry()
-                            .register(&mut y, Token(token + 1), Interest::READABLE)?;
-                        idle_pairs.push((x, y));
+                    for (i, fd) in idle.iter().enumerate() {
+                        // SAFETY: `fd` is an open Unix stream socket. The
+                        // view is never dropped, so it never closes `fd`,
+                        // which its owner keeps open beyond this poller.
+                        let view = unsafe { UnixStream::from_raw_fd(fd.as_raw_fd()) };
+                        let mut view = ManuallyDrop::new(view);
+                        poll.registry().register(
+                            &mut *view,
+                            Token(FIRST_EXTRA + i),
+                            Interest::READABLE,
+                        )?;
                     }
                     let (mut client, mut server) = UnixStream::pair()?;
                     poll.registry()
                         .register(&mut client, CLIENT, Interest::READABLE)?;
                     poll.registry()
                         .register(&mut server, SERVER, Interest::READABLE)?;
-                    Ok(ping_pong(poll, (client, server), 1, idle_pairs))
+                    Ok(ping_pong(poll, (client, server), 1, ()))
                 }
 
                 /// register + reregister + deregister of one TCP stream,
@@ -1620,20 +1648,16 @@ mod linux {
             Ok(ping_pong(epoll, fds, size, (client, server)))
         }
 
-        pub fn idle_ping_pong(idle: usize) -> io::Result<Steps> {
+        pub fn idle_ping_pong(idle: &[OwnedFd]) -> io::Result<Steps> {
             let epoll = Epoll::new(SMALL_BATCH)?;
-            let mut idle_pairs = Vec::with_capacity(idle / 2);
-            for i in 0..(idle / 2) as u64 {
-                let (x, y) = socketpair()?;
-                epoll.add(x.as_raw_fd(), FIRST_EXTRA + 2 * i, READABLE_ET)?;
-                epoll.add(y.as_raw_fd(), FIRST_EXTRA + 2 * i + 1, READABLE_ET)?;
-                idle_pairs.push((x, y));
+            for (i, fd) in (FIRST_EXTRA..).zip(idle) {
+                epoll.add(fd.as_raw_fd(), i, READABLE_ET)?;
             }
             let (client, server) = socketpair()?;
             let fds = (client.as_raw_fd(), server.as_raw_fd());
             epoll.add(fds.0, CLIENT, READABLE_ET)?;
             epoll.add(fds.1, SERVER, READABLE_ET)?;
-            Ok(ping_pong(epoll, fds, 1, (idle_pairs, client, server)))
+            Ok(ping_pong(epoll, fds, 1, (client, server)))
         }
 
         pub fn churn() -> io::Result<Steps> {
@@ -2373,11 +2397,14 @@ mod linux {
         )?);
         for idle in plan.idle {
             let name = format!("Unix ping-pong 1 B, {idle} idle sources");
+            // One set of idle sockets, registered with each implementation's
+            // poller (three sets would not fit a 20,000-fd limit).
+            let idle_fds = idle_sockets(idle)?;
             outcomes.extend(measure_joint(
                 &cheap,
                 &name,
                 &[ROUND_TRIP],
-                |imp| dispatch!(imp, idle_ping_pong(idle)),
+                |imp| dispatch!(imp, idle_ping_pong(&idle_fds)),
                 |r, steps| measure_steps((plan.idle_trips, plan.chunks), r, steps),
             )?);
         }
