@@ -161,7 +161,7 @@ mod linux {
                 rounds: 10,
                 chunks: 20,
                 ping_pong_trips: 10_000,
-                echo: [(256, 120_000), (4_096, 160_000)],
+                echo: [(256, 90_000), (4_096, 120_000)],
                 wakes: 1_000,
                 storm: Duration::from_millis(300),
                 churn: 50_000,
