@@ -50,8 +50,12 @@
 //! * wake latency: three pollers block on their own threads (all on CPU 0)
 //!   and one waking thread wakes them in turn, one wake in flight at a time;
 //! * timeout overshoot: one thread waits on the three pollers in turn;
-//! * echo and wake storm, which occupy both CPUs: nbio, mio and raw run one
-//!   after another, in an order rotating per round.
+//! * echo: the three servers run at once (CPU 0) and the load generator
+//!   (CPU 1) drives them in turns of a tenth of the round's messages; with
+//!   4,096 connections three sets of sockets exceed a 20,000-fd limit, and
+//!   then the servers take whole rounds in turn, in rotating order;
+//! * wake storm, which keeps both CPUs busy: nbio, mio and raw run one after
+//!   another, in an order rotating per round.
 //!
 //! The idle-source workloads share one set of idle sockets, registered with
 //! each poller (three sets would not fit a 20,000-fd limit).
