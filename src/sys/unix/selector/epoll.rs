@@ -117,7 +117,15 @@ impl Selector {
             }
         }
         let data = token.0 as u64;
-        if !events.iter().any(|e| e.u64 == data) {
+        if events.iter().any(|e| e.u64 == data) {
+            // The kernel reported the waker too: the selector was exposed
+            // while this wake was being reported, and a wake since then
+            // wrote. This batch delivers that write, so the slot must learn
+            // so, as after any wait; otherwise it would stay `WRITTEN` with
+            // no event left to deliver and later wakes would merge into it.
+            self.wake_slot
+                .after_wait(events.iter().map(|e| e.u64 as usize));
+        } else {
             // Within capacity: at most `room` records were written.
             events.push(libc::epoll_event {
                 events: libc::EPOLLIN as u32,
@@ -328,5 +336,54 @@ pub(crate) mod event {
                 .field("u64", &data)
                 .finish()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BeforeWait, Events, Selector};
+    use crate::sys::unix::waker::Waker;
+    use crate::Token;
+    use std::os::fd::AsRawFd;
+    use std::time::Duration;
+
+    const WAKER: Token = Token(7);
+
+    /// The tokens of one zero-timeout `select`.
+    fn tokens(selector: &Selector) -> Vec<usize> {
+        let mut events = Events::with_capacity(8);
+        selector
+            .select(&mut events, Some(Duration::ZERO))
+            .expect("select");
+        events.iter().map(|e| e.u64 as usize).collect()
+    }
+
+    /// Replays, in one thread, an interleaving that threads can produce: a
+    /// `select` is reporting a missed wake when the selector's fd is handed
+    /// out, and a wake lands before the report's zero-timeout wait, which
+    /// then collects that wake's write from the kernel. A wake after that
+    /// must still produce an event.
+    #[test]
+    fn a_wake_written_during_a_report_is_delivered_by_it() {
+        let selector = Selector::new().expect("selector");
+        let waker = Waker::new(&selector, WAKER).expect("waker");
+        waker.wake().expect("wake");
+        assert_eq!(tokens(&selector), [WAKER.0], "first wake");
+        // Delivered; the next wake is only marked missed.
+        waker.wake().expect("wake");
+        let BeforeWait::Report(token) = selector.wake_slot.before_wait() else {
+            panic!("a missed wake must be reported");
+        };
+        // The fd is handed out here, then a wake writes to the notifier.
+        let _ = selector.as_raw_fd();
+        waker.wake().expect("wake");
+        let mut events = Events::with_capacity(8);
+        selector.report_wake(&mut events, token).expect("report");
+        let reported: Vec<usize> = events.iter().map(|e| e.u64 as usize).collect();
+        assert_eq!(reported, [WAKER.0], "the report carries the wake once");
+        // Nothing is pending now; a new wake must reach the kernel.
+        assert!(tokens(&selector).is_empty(), "nothing left over");
+        waker.wake().expect("wake");
+        assert_eq!(tokens(&selector), [WAKER.0], "a later wake is not lost");
     }
 }

@@ -34,7 +34,12 @@
 //! the plain protocol: every wake writes unless one is `WRITTEN` and
 //! undelivered, and a delivery moves back to `IDLE`. A `MISSED` wake found
 //! at that moment is written by `expose` itself (the slot keeps a weak
-//! reference to the claimed waker's notifier for this). Selectors that
+//! reference to the claimed waker's notifier for this). If the selector is
+//! exposed while a `select` is reporting a missed wake, a wake in between
+//! writes, and the report's zero-timeout wait may collect that write: the
+//! report then passes its batch to `after_wait` like any wait, so the write
+//! counts as delivered (otherwise the state would stay `WRITTEN` with no
+//! event left, and later wakes would merge into nothing). Selectors that
 //! never report the waker's event themselves (kqueue) create their slot
 //! already exposed.
 //!
