@@ -146,6 +146,35 @@ fn wake_unblocks_a_poll_in_progress() {
     assert_eq!(handle.join().unwrap(), [Token(6)]);
 }
 
+/// A waker created through a cloned registry while the poll is blocked:
+/// its first wake ends that very poll, and later wakes still produce
+/// events (the poll that delivered the first one began before the waker
+/// existed, so it must still record the delivery).
+#[test]
+fn waker_created_during_a_blocked_poll_keeps_working() {
+    let mut poll = Poll::new().unwrap();
+    let registry = poll.registry().try_clone().unwrap();
+    let poller = util::current_tid();
+    let (go_on, go_on_rx) = mpsc::channel::<()>();
+    let helper = thread::spawn(move || {
+        util::wait_until_blocked(poller);
+        let waker = Waker::new(&registry, Token(3)).unwrap();
+        waker.wake().unwrap();
+        go_on_rx
+            .recv_timeout(DEADLINE)
+            .expect("the poller never received the first wake");
+        waker.wake().unwrap();
+        // Kept alive until joined: the wake is only delivered while its
+        // waker exists.
+        waker
+    });
+    let mut events = Events::with_capacity(8);
+    assert_eq!(wait_for_wake(&mut poll, &mut events, Token(3)), 1);
+    go_on.send(()).unwrap();
+    assert_eq!(wait_for_wake(&mut poll, &mut events, Token(3)), 1);
+    drop(helper.join().unwrap());
+}
+
 #[test]
 fn wakers_of_different_polls_are_independent() {
     let mut poll1 = Poll::new().unwrap();

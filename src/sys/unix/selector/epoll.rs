@@ -87,7 +87,18 @@ impl Selector {
         if self.wake_slot.is_claimed() {
             return self.select_with_waker(events, timeout);
         }
-        super::epoll_wait::wait(self.ep.as_raw_fd(), events, capacity, timeout)
+        super::epoll_wait::wait(self.ep.as_raw_fd(), events, capacity, timeout)?;
+        // A `Waker` may have been created (through a cloned `Registry`)
+        // during the wait, and its first write may be in this batch: the
+        // slot must learn of the delivery, or it stays `WRITTEN` and later
+        // wakes merge into an event that is gone. A waker that wrote
+        // claimed the slot before writing, and the kernel orders that write
+        // before this wait's return, so this load sees the claim.
+        if self.wake_slot.is_claimed() {
+            self.wake_slot
+                .after_wait(events.iter().map(|e| e.u64 as usize));
+        }
+        Ok(())
     }
 
     /// `select` once a `Waker` coalesces through the slot.

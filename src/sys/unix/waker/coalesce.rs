@@ -19,7 +19,10 @@
 //!
 //! `select` moves `DELIVERED` to `IDLE` before it blocks, so a wake that
 //! comes while the poller sleeps in the kernel writes and wakes it; after a
-//! batch carrying the waker's token, it moves `WRITTEN` to `DELIVERED`.
+//! batch carrying the waker's token, it moves `WRITTEN` to `DELIVERED`. It
+//! does so also after a wait that began before any waker claimed the slot:
+//! a `Waker` can be created through a cloned `Registry` while the poller
+//! sleeps, and its first wake ends that very wait.
 //!
 //! Under a stream of wakes the poller thus never sleeps and the waking
 //! thread makes no system call at all: each `poll` finds `MISSED`.
