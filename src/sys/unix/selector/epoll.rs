@@ -95,10 +95,18 @@ impl Selector {
         // claimed the slot before writing, and the kernel orders that write
         // before this wait's return, so this load sees the claim.
         if self.wake_slot.is_claimed() {
-            self.wake_slot
-                .after_wait(events.iter().map(|e| e.u64 as usize));
+            self.claimed_during_wait(events);
         }
         Ok(())
+    }
+
+    /// Records what a wait that began before the slot was claimed
+    /// delivered (kept out of line: it happens at most around one wait).
+    #[cold]
+    #[inline(never)]
+    fn claimed_during_wait(&self, events: &Events) {
+        self.wake_slot
+            .after_wait(events.iter().map(|e| e.u64 as usize));
     }
 
     /// `select` once a `Waker` coalesces through the slot.
