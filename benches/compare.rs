@@ -82,7 +82,7 @@
 //! cargo bench --bench compare
 //! ```
 //!
-//! runs the full measurement (about 80 s; `NBIO_BENCH_ONLY=<part of a
+//! runs the full measurement (about 80–90 s; `NBIO_BENCH_ONLY=<part of a
 //! workload's name>` runs only the matching workloads) and ends with a markdown table
 //! for BENCHMARKS.md. Without `--bench` (`cargo test --benches`) every
 //! workload runs once with tiny sizes, as a smoke test. Linux only: the raw
