@@ -1946,6 +1946,11 @@ mod linux {
             self as usize
         }
 
+        /// `e`, saying which implementation it came from.
+        fn tag(self, e: io::Error) -> io::Error {
+            io::Error::new(e.kind(), format!("{}: {e}", self.name()))
+        }
+
         fn name(self) -> &'static str {
             match self {
                 Impl::Nbio => "nbio",
@@ -2238,8 +2243,7 @@ mod linux {
             let mut figures: [Vec<f64>; 3] = Default::default();
             for k in 0..Impl::ALL.len() {
                 let imp = Impl::ALL[(r + k) % Impl::ALL.len()];
-                figures[imp.index()] = run(imp)
-                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", imp.name())))?;
+                figures[imp.index()] = run(imp).map_err(|e| imp.tag(e))?;
             }
             Ok(figures)
         })
@@ -2260,10 +2264,7 @@ mod linux {
             let mut prepared: [Option<T>; 3] = [None, None, None];
             for k in 0..Impl::ALL.len() {
                 let imp = Impl::ALL[(r + k) % Impl::ALL.len()];
-                prepared[imp.index()] = Some(
-                    set_up(imp)
-                        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", imp.name())))?,
-                );
+                prepared[imp.index()] = Some(set_up(imp).map_err(|e| imp.tag(e))?);
             }
             run(
                 r,
