@@ -165,10 +165,12 @@ pub(crate) const HAS_PRIORITY: bool = cfg!(any(target_os = "linux", target_os = 
 
 /// `Read` for `$ty` and `&$ty`, every call routed through the source's
 /// `do_io` hook in the readable direction. `$ty` has an `inner: IoSource<T>`
-/// field where `&T: Read`.
+/// field where `&T: Read`; `$read`, a `fn(&T, &mut [u8]) ->
+/// io::Result<usize>`, makes plain reads (the backend's direct system call
+/// for sockets), and vectored reads go through std's `Read for &T`.
 #[allow(unused_macros)]
 macro_rules! impl_read {
-    ($ty:ty) => {
+    ($ty:ty, $read:path) => {
         impl std::io::Read for $ty {
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
                 std::io::Read::read(&mut &*self, buf)
@@ -184,9 +186,8 @@ macro_rules! impl_read {
 
         impl std::io::Read for &$ty {
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                self.inner.do_io($crate::Interest::READABLE, |mut io| {
-                    std::io::Read::read(&mut io, buf)
-                })
+                self.inner
+                    .do_io($crate::Interest::READABLE, |io| $read(io, buf))
             }
 
             fn read_vectored(
@@ -203,10 +204,12 @@ macro_rules! impl_read {
 
 /// `Write` for `$ty` and `&$ty`, every call routed through the source's
 /// `do_io` hook in the writable direction. `$ty` has an `inner: IoSource<T>`
-/// field where `&T: Write`.
+/// field where `&T: Write`; `$write`, a `fn(&T, &[u8]) -> io::Result<usize>`,
+/// makes plain writes (the backend's direct system call for sockets), and
+/// vectored writes and `flush` go through std's `Write for &T`.
 #[allow(unused_macros)]
 macro_rules! impl_write {
-    ($ty:ty) => {
+    ($ty:ty, $write:path) => {
         impl std::io::Write for $ty {
             fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
                 std::io::Write::write(&mut &*self, buf)
@@ -223,9 +226,8 @@ macro_rules! impl_write {
 
         impl std::io::Write for &$ty {
             fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.inner.do_io($crate::Interest::WRITABLE, |mut io| {
-                    std::io::Write::write(&mut io, buf)
-                })
+                self.inner
+                    .do_io($crate::Interest::WRITABLE, |io| $write(io, buf))
             }
 
             fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {

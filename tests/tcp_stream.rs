@@ -565,6 +565,23 @@ fn write_after_shutdown_write_is_broken_pipe() {
     drop(server);
 }
 
+/// A write after the local write half was shut down returns `BrokenPipe`
+/// without raising `SIGPIPE`, even where `SIGPIPE` kills (its default
+/// action, which the Rust runtime changes to "ignore").
+#[test]
+#[cfg(unix)]
+#[cfg_attr(miri, ignore = "Miri cannot fork")]
+fn write_after_shutdown_write_raises_no_sigpipe() {
+    use util::{write_to_gone_peer_in_child, WriteToGonePeer};
+    let (client, server) = connected_pair(any_local_address());
+    client.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(
+        write_to_gone_peer_in_child(|| (&client).write(b"late")),
+        WriteToGonePeer::BrokenPipe
+    );
+    drop(server);
+}
+
 /// Writing to a shut-down write half: `EPIPE` on Unix, `WSAESHUTDOWN` on
 /// Windows (which std leaves uncategorised).
 fn assert_broken_pipe(err: &io::Error) {

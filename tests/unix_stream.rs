@@ -390,6 +390,27 @@ fn write_after_shutdown_write_is_broken_pipe() {
     assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err:?}");
 }
 
+/// Writes send with `MSG_NOSIGNAL`: even a program that restored
+/// `SIGPIPE`'s default action (terminate; the Rust runtime ignores it) gets
+/// `BrokenPipe` when the peer is gone or the write half shut down.
+#[test]
+#[cfg_attr(miri, ignore = "Miri cannot fork")]
+fn write_to_a_gone_peer_raises_no_sigpipe() {
+    use util::{write_to_gone_peer_in_child, WriteToGonePeer};
+    let (a, b) = UnixStream::pair().unwrap();
+    drop(b);
+    assert_eq!(
+        write_to_gone_peer_in_child(|| (&a).write(b"anyone?")),
+        WriteToGonePeer::BrokenPipe
+    );
+    let (c, _d) = UnixStream::pair().unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(
+        write_to_gone_peer_in_child(|| (&c).write(b"late")),
+        WriteToGonePeer::BrokenPipe
+    );
+}
+
 #[test]
 #[cfg_attr(miri, ignore = "Miri cannot shut down a socketpair")]
 fn shutdown_read_and_both() {

@@ -349,3 +349,72 @@ pub fn wait_until_blocked(_probe: ThreadProbe) {
         std::thread::yield_now();
     }
 }
+
+/// How a write to a stream whose peer is gone ended, in a child process
+/// where `SIGPIPE` has its default action (terminate) rather than the
+/// Rust runtime's "ignore".
+#[cfg(unix)]
+#[derive(Debug, PartialEq, Eq)]
+pub enum WriteToGonePeer {
+    /// The write returned `BrokenPipe` and the child went on.
+    BrokenPipe,
+    /// The write returned something else.
+    OtherResult,
+    /// The write raised `SIGPIPE`, which killed the child.
+    KilledBySigpipe,
+    /// The child ended some other way (wait status).
+    Other(libc::c_int),
+}
+
+/// Runs `write` (a write to a stream whose peer has gone) in a forked child
+/// with `SIGPIPE` reset to its default action, and reports how it ended:
+/// a library that forgets `MSG_NOSIGNAL` kills the child. Waits at most
+/// [`DEADLINE`] for the child (then kills it and panics). Tests calling it
+/// are ignored under Miri, which cannot fork.
+#[cfg(unix)]
+pub fn write_to_gone_peer_in_child(write: impl FnOnce() -> io::Result<usize>) -> WriteToGonePeer {
+    // SAFETY: the child only makes system calls (signal, the write, _exit):
+    // nothing that takes a lock another thread of this process could have
+    // held at the fork, and no allocation (the error is an OS error code).
+    let pid = unsafe { libc::fork() };
+    assert!(pid != -1, "fork failed: {}", io::Error::last_os_error());
+    if pid == 0 {
+        // SAFETY: resetting a signal's disposition has no preconditions.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        let code = match write() {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
+            _ => 1,
+        };
+        // SAFETY: ends the child at once, running nothing of the parent's
+        // (no destructors, no atexit handlers).
+        unsafe { libc::_exit(code) };
+    }
+    let end = Instant::now() + DEADLINE;
+    let mut status = 0;
+    loop {
+        // SAFETY: `pid` is our child; `status` is a valid int to fill.
+        let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        assert!(done != -1, "waitpid failed: {}", io::Error::last_os_error());
+        if done == pid {
+            break;
+        }
+        if Instant::now() > end {
+            // SAFETY: `pid` is our child, not yet reaped.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            // SAFETY: as above; reaps it.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            panic!("the writing child did not finish within {DEADLINE:?}");
+        }
+        std::thread::yield_now();
+    }
+    if libc::WIFEXITED(status) {
+        match libc::WEXITSTATUS(status) {
+            0 => WriteToGonePeer::BrokenPipe,
+            _ => WriteToGonePeer::OtherResult,
+        }
+    } else if libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGPIPE {
+        WriteToGonePeer::KilledBySigpipe
+    } else {
+        WriteToGonePeer::Other(status)
+    }
+}

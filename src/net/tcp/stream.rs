@@ -151,6 +151,6 @@ impl TcpStream {
     }
 }
 
-impl_read!(TcpStream);
-impl_write!(TcpStream);
+impl_read!(TcpStream, crate::sys::net::stream_io::read);
+impl_write!(TcpStream, crate::sys::net::stream_io::write);
 net_type_impls!(TcpStream, net::TcpStream);

@@ -95,6 +95,6 @@ impl UnixStream {
     }
 }
 
-impl_read!(UnixStream);
-impl_write!(UnixStream);
+impl_read!(UnixStream, crate::sys::net::stream_io::read);
+impl_write!(UnixStream, crate::sys::net::stream_io::write);
 net_type_impls!(UnixStream, net::UnixStream);

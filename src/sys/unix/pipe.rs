@@ -193,10 +193,20 @@ macro_rules! pipe_end_impls {
     };
 }
 
-impl_write!(Sender);
-impl_read!(Receiver);
+impl_write!(Sender, write_file);
+impl_read!(Receiver, read_file);
 pipe_end_impls!(Sender);
 pipe_end_impls!(Receiver);
+
+/// A plain write on a pipe end: std's `Write for &File` (one `write(2)`).
+fn write_file(file: &File, buf: &[u8]) -> io::Result<usize> {
+    io::Write::write(&mut &*file, buf)
+}
+
+/// A plain read on a pipe end: std's `Read for &File` (one `read(2)`).
+fn read_file(file: &File, buf: &mut [u8]) -> io::Result<usize> {
+    io::Read::read(&mut &*file, buf)
+}
 
 impl From<ChildStdin> for Sender {
     /// Wraps a child's stdin. The fd stays blocking; call

@@ -1,6 +1,7 @@
 //! Socket plumbing for `nbio::net` on Unix: creating non-blocking,
 //! close-on-exec sockets and converting addresses to and from their C form.
 
+pub(crate) mod stream_io;
 pub(crate) mod tcp;
 pub(crate) mod udp;
 pub(crate) mod uds;

@@ -8,6 +8,7 @@
 //! counterpart of close-on-exec) — and switched to non-blocking mode with
 //! `ioctlsocket(FIONBIO)`.
 
+pub(crate) mod stream_io;
 pub(crate) mod tcp;
 pub(crate) mod udp;
 
