@@ -205,11 +205,12 @@ macro_rules! impl_read {
 /// `Write` for `$ty` and `&$ty`, every call routed through the source's
 /// `do_io` hook in the writable direction. `$ty` has an `inner: IoSource<T>`
 /// field where `&T: Write`; `$write`, a `fn(&T, &[u8]) -> io::Result<usize>`,
-/// makes plain writes (the backend's direct system call for sockets), and
-/// vectored writes and `flush` go through std's `Write for &T`.
+/// and `$write_vectored`, a `fn(&T, &[IoSlice]) -> io::Result<usize>`, make
+/// the writes (the backend's direct system calls for sockets), and `flush`
+/// goes through std's `Write for &T`.
 #[allow(unused_macros)]
 macro_rules! impl_write {
-    ($ty:ty, $write:path) => {
+    ($ty:ty, $write:path, $write_vectored:path) => {
         impl std::io::Write for $ty {
             fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
                 std::io::Write::write(&mut &*self, buf)
@@ -231,9 +232,8 @@ macro_rules! impl_write {
             }
 
             fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
-                self.inner.do_io($crate::Interest::WRITABLE, |mut io| {
-                    std::io::Write::write_vectored(&mut io, bufs)
-                })
+                self.inner
+                    .do_io($crate::Interest::WRITABLE, |io| $write_vectored(io, bufs))
             }
 
             fn flush(&mut self) -> std::io::Result<()> {

@@ -579,6 +579,13 @@ fn write_after_shutdown_write_raises_no_sigpipe() {
         write_to_gone_peer_in_child(|| (&client).write(b"late")),
         WriteToGonePeer::BrokenPipe
     );
+    // std's vectored write (`writev`) would raise it here.
+    assert_eq!(
+        write_to_gone_peer_in_child(
+            || (&client).write_vectored(&[IoSlice::new(b"la"), IoSlice::new(b"te")])
+        ),
+        WriteToGonePeer::BrokenPipe
+    );
     drop(server);
 }
 

@@ -287,6 +287,22 @@ fn vectored_io() {
     assert_eq!(&y, b"tored");
 }
 
+/// More buffers than one system call takes (1,024 on Linux) is not an
+/// error: the write takes a prefix, in order, and the caller writes the
+/// rest, as after any short write.
+#[test]
+fn vectored_write_of_more_buffers_than_one_call_takes() {
+    let (a, b) = UnixStream::pair().unwrap();
+    let bytes: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+    let bufs: Vec<IoSlice<'_>> = bytes.chunks(1).map(IoSlice::new).collect();
+    let n = (&a).write_vectored(&bufs).unwrap();
+    assert!(n > 0 && n <= bytes.len(), "wrote {n} of {}", bytes.len());
+    let mut received = vec![0u8; n];
+    (&b).read_exact(&mut received).unwrap();
+    assert_eq!(received, bytes[..n]);
+    assert_would_block((&b).read(&mut [0u8; 1]));
+}
+
 #[test]
 fn read_and_write_through_shared_reference() {
     let (a, b) = UnixStream::pair().unwrap();
@@ -390,9 +406,10 @@ fn write_after_shutdown_write_is_broken_pipe() {
     assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err:?}");
 }
 
-/// Writes send with `MSG_NOSIGNAL`: even a program that restored
-/// `SIGPIPE`'s default action (terminate; the Rust runtime ignores it) gets
-/// `BrokenPipe` when the peer is gone or the write half shut down.
+/// Writes, plain and vectored, send with `MSG_NOSIGNAL`: even a program
+/// that restored `SIGPIPE`'s default action (terminate; the Rust runtime
+/// ignores it) gets `BrokenPipe` when the peer is gone or the write half
+/// shut down.
 #[test]
 #[cfg_attr(miri, ignore = "Miri cannot fork")]
 fn write_to_a_gone_peer_raises_no_sigpipe() {
@@ -403,10 +420,21 @@ fn write_to_a_gone_peer_raises_no_sigpipe() {
         write_to_gone_peer_in_child(|| (&a).write(b"anyone?")),
         WriteToGonePeer::BrokenPipe
     );
+    // Vectored writes too (`writev` cannot take `MSG_NOSIGNAL`).
+    assert_eq!(
+        write_to_gone_peer_in_child(
+            || (&a).write_vectored(&[IoSlice::new(b"any"), IoSlice::new(b"one?")])
+        ),
+        WriteToGonePeer::BrokenPipe
+    );
     let (c, _d) = UnixStream::pair().unwrap();
     c.shutdown(Shutdown::Write).unwrap();
     assert_eq!(
         write_to_gone_peer_in_child(|| (&c).write(b"late")),
+        WriteToGonePeer::BrokenPipe
+    );
+    assert_eq!(
+        write_to_gone_peer_in_child(|| (&c).write_vectored(&[IoSlice::new(b"late")])),
         WriteToGonePeer::BrokenPipe
     );
 }

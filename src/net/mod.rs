@@ -9,6 +9,12 @@
 //!
 //! A datagram can be received only once, and a buffer that is too small
 //! truncates it on Unix; results are the OS's, passed through unchanged.
+//!
+//! Writing to a stream whose peer has gone, or whose write half was shut
+//! down, returns [`BrokenPipe`](std::io::ErrorKind::BrokenPipe) and never
+//! raises `SIGPIPE`, for plain and vectored writes alike, even in a program
+//! that restored `SIGPIPE`'s default action (std's vectored writes use
+//! `writev`, which can raise it).
 
 /// Implements the traits every net type shares: `Source` (delegating to the
 /// inner `IoSource`), `Debug` (std's), the raw-fd and `OwnedFd` conversions

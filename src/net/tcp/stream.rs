@@ -152,5 +152,9 @@ impl TcpStream {
 }
 
 impl_read!(TcpStream, crate::sys::net::stream_io::read);
-impl_write!(TcpStream, crate::sys::net::stream_io::write);
+impl_write!(
+    TcpStream,
+    crate::sys::net::stream_io::write,
+    crate::sys::net::stream_io::write_vectored
+);
 net_type_impls!(TcpStream, net::TcpStream);

@@ -96,5 +96,9 @@ impl UnixStream {
 }
 
 impl_read!(UnixStream, crate::sys::net::stream_io::read);
-impl_write!(UnixStream, crate::sys::net::stream_io::write);
+impl_write!(
+    UnixStream,
+    crate::sys::net::stream_io::write,
+    crate::sys::net::stream_io::write_vectored
+);
 net_type_impls!(UnixStream, net::UnixStream);

@@ -193,7 +193,7 @@ macro_rules! pipe_end_impls {
     };
 }
 
-impl_write!(Sender, write_file);
+impl_write!(Sender, write_file, write_file_vectored);
 impl_read!(Receiver, read_file);
 pipe_end_impls!(Sender);
 pipe_end_impls!(Receiver);
@@ -201,6 +201,12 @@ pipe_end_impls!(Receiver);
 /// A plain write on a pipe end: std's `Write for &File` (one `write(2)`).
 fn write_file(file: &File, buf: &[u8]) -> io::Result<usize> {
     io::Write::write(&mut &*file, buf)
+}
+
+/// A vectored write on a pipe end: std's `Write for &File` (one
+/// `writev(2)`).
+fn write_file_vectored(file: &File, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    io::Write::write_vectored(&mut &*file, bufs)
 }
 
 /// A plain read on a pipe end: std's `Read for &File` (one `read(2)`).

@@ -3,7 +3,7 @@
 //! or `send` each (the Unix backend calls `recv`/`send` itself, see
 //! `sys/unix/net/stream_io.rs`).
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 
 /// Reads what has arrived into `buf` (std's `Read for &TcpStream`).
 #[inline]
@@ -24,4 +24,15 @@ where
 {
     let mut socket = socket;
     socket.write(buf)
+}
+
+/// Writes as much of `bufs`, in order, as the socket takes now (std's
+/// `Write for &TcpStream`).
+#[inline]
+pub(crate) fn write_vectored<S>(socket: &S, bufs: &[IoSlice<'_>]) -> io::Result<usize>
+where
+    for<'a> &'a S: Write,
+{
+    let mut socket = socket;
+    socket.write_vectored(bufs)
 }
