@@ -62,14 +62,7 @@ pub(crate) fn read<S: AsRawFd>(socket: &S, buf: &mut [u8]) -> io::Result<usize> 
     // SAFETY: the pointer and length describe `buf`, which is borrowed
     // mutably for the whole call, and `recv` writes at most `buf.len()`
     // bytes into it. A closed or foreign fd is reported as an error.
-    transferred(unsafe {
-        libc::recv(
-            socket.as_raw_fd(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            0,
-        )
-    })
+    transferred(unsafe { libc::recv(socket.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) })
 }
 
 /// Writes as much of `buf` as the socket takes now: `WouldBlock` when it
