@@ -5,8 +5,8 @@
 //! buffer in its generic cursor plumbing and both directions pass through
 //! several layers of wrappers: callgrind counts 170 user-space instructions
 //! per TCP ping-pong round trip this way instead of 226 through std, and
-//! `benches/compare.rs` measures Unix-socket ping-pong (2.5 µs a round
-//! trip) about 1 % faster.
+//! `benches/compare.rs` measures Unix-socket ping-pong (2.5–3.8 µs a round
+//! trip on the CI machine) about 1 % faster.
 //!
 //! Writes pass `MSG_NOSIGNAL`, as std's plain writes do, so writing to a
 //! peer that has gone (or after `shutdown(Write)`) returns `EPIPE`
