@@ -34,7 +34,7 @@ const SEND_FLAGS: libc::c_int = 0;
 /// Linux, Android, Apple and the BSDs; elsewhere POSIX's minimum, 16).
 /// Further buffers are left for the caller's next write, as any short
 /// write would be.
-#[cfg(any(
+const MAX_BUFFERS: usize = if cfg!(any(
     target_os = "linux",
     target_os = "android",
     target_vendor = "apple",
@@ -42,18 +42,11 @@ const SEND_FLAGS: libc::c_int = 0;
     target_os = "dragonfly",
     target_os = "netbsd",
     target_os = "openbsd"
-))]
-const MAX_BUFFERS: usize = 1024;
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_vendor = "apple",
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    target_os = "netbsd",
-    target_os = "openbsd"
-)))]
-const MAX_BUFFERS: usize = 16;
+)) {
+    1024
+} else {
+    16
+};
 
 /// Reads what has arrived into `buf`: `Ok(0)` at end of stream (or for an
 /// empty `buf`), `WouldBlock` when nothing is there yet.
