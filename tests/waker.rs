@@ -420,3 +420,31 @@ fn a_nested_poll_sees_every_wake_through_its_fd() {
         assert_eq!(wait_for_wake(&mut poll, &mut events, Token(3)), 1);
     }
 }
+
+/// The fd handed out right after a wake event was returned, before the
+/// next `poll`: `poll` records a delivery only when it is next called, so
+/// handing out the fd must not leave that delivered wake looking pending
+/// to the wakes that follow.
+#[test]
+#[cfg(all(any(target_os = "linux", target_os = "android"), not(nbio_force_poll)))]
+#[cfg_attr(miri, ignore = "Miri cannot poll(2) an epoll fd")]
+fn an_fd_handed_out_between_a_delivery_and_the_next_poll_sees_later_wakes() {
+    use std::os::fd::AsRawFd;
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let waker = Waker::new(poll.registry(), Token(4)).unwrap();
+
+    waker.wake().unwrap();
+    assert_eq!(wait_for_wake(&mut poll, &mut events, Token(4)), 1);
+    let _ = poll.as_raw_fd();
+    // Whatever handing out the fd did, a wake from now on must show.
+    while fd_readable(&poll, Duration::ZERO) {
+        wait_for_wake(&mut poll, &mut events, Token(4));
+    }
+    waker.wake().unwrap();
+    assert!(
+        fd_readable(&poll, DEADLINE),
+        "wake after the delivery not visible on the fd"
+    );
+    assert_eq!(wait_for_wake(&mut poll, &mut events, Token(4)), 1);
+}

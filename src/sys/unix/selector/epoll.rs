@@ -90,8 +90,9 @@ impl Selector {
         super::epoll_wait::wait(self.ep.as_raw_fd(), events, capacity, timeout)?;
         // A `Waker` may have been created (through a cloned `Registry`)
         // during the wait, and its first write may be in this batch: the
-        // slot must learn of the delivery, or it stays `WRITTEN` and later
-        // wakes merge into an event that is gone. A waker that wrote
+        // slot must learn of the delivery, or the next `select` takes that
+        // `WRITTEN` for a write still in the kernel and blocks while later
+        // wakes only mark it `MISSED`. A waker that wrote
         // claimed the slot before writing, and the kernel orders that write
         // before this wait's return, so this load sees the claim.
         if self.wake_slot.is_claimed() {
@@ -137,11 +138,13 @@ impl Selector {
         }
         let data = token.0 as u64;
         if events.iter().any(|e| e.u64 == data) {
-            // The kernel reported the waker too: the selector was exposed
-            // while this wake was being reported, and a wake since then
-            // wrote. This batch delivers that write, so the slot must learn
-            // so, as after any wait; otherwise it would stay `WRITTEN` with
-            // no event left to deliver and later wakes would merge into it.
+            // The kernel reported the waker too: a write whose event was
+            // still pending (a wake marked it `MISSED` before it was
+            // delivered), or one made since the selector was exposed while
+            // this wake was being reported. This batch delivers that write,
+            // so the slot must learn so, as after any wait; otherwise it
+            // would keep `WRITTEN` for a write still to come, and later
+            // wakes would merge into nothing.
             self.wake_slot
                 .after_wait(events.iter().map(|e| e.u64 as usize));
         } else {

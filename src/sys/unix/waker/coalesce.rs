@@ -7,22 +7,45 @@
 //! claimed by that selector's first `Waker`. Its `state` is one of:
 //!
 //! * `IDLE`: no wake outstanding. The next wake writes to the notifier.
-//! * `WRITTEN`: a wake wrote (or is writing) to the notifier and the
-//!   kernel's event for it has not been handed to the caller yet. Further
-//!   wakes merge into that event.
-//! * `DELIVERED`: `select` handed the caller a waker event and no wake came
-//!   since. The next wake only moves to `MISSED`, no system call.
-//! * `MISSED`: a wake came after the delivery. The next `select` reports the
-//!   waker's event itself (it adds the record to the batch, after a
-//!   zero-timeout wait for anything else that is ready) and goes back to
-//!   `DELIVERED`. Further wakes merge.
+//! * `WRITTEN`: a wake wrote (or is writing) to the notifier and no wake
+//!   came since. Whether the kernel's event for that write has been handed
+//!   to the caller is known only to `select` (its `owed` flag, below), so
+//!   the next wake moves to `MISSED` rather than assume it has not.
+//! * `DELIVERED`: `select` reported a wake itself (below) and no wake came
+//!   since. The next wake moves to `MISSED`, no system call.
+//! * `MISSED`: a wake came after the last write or report, maybe after its
+//!   event was handed to the caller. The next `select` reports the waker's
+//!   event itself (it adds the record to the batch, after a zero-timeout
+//!   wait for anything else that is ready) and moves to `DELIVERED`. Further
+//!   wakes merge.
 //!
-//! `select` moves `DELIVERED` to `IDLE` before it blocks, so a wake that
-//! comes while the poller sleeps in the kernel writes and wakes it; after a
-//! batch carrying the waker's token, it moves `WRITTEN` to `DELIVERED`. It
-//! does so also after a wait that began before any waker claimed the slot:
-//! a `Waker` can be created through a cloned `Registry` while the poller
-//! sleeps, and its first wake ends that very wait.
+//! # The poller's side
+//!
+//! A batch carrying the waker's token (the kernel's event for a write)
+//! does not touch `state`: `select` only sets `owed`, a flag on a cache line
+//! of its own that no other thread reads, and returns. The state is told
+//! at the *next* `select`, before it waits: with `owed` set, `WRITTEN` (the
+//! delivered write, no wake since) and `DELIVERED` become `IDLE`, so that a
+//! wake during the coming wait writes and wakes it; `MISSED` is reported.
+//! Without `owed`, `WRITTEN` is a write whose event is still in the kernel:
+//! `select` waits for it and leaves the state alone, and `MISSED` is
+//! reported (if the kernel's event is still pending as well, the report's
+//! zero-timeout wait collects it and the report carries the one record).
+//! `DELIVERED` also becomes `IDLE` before a wait. A wait that began before
+//! any waker claimed the slot is treated like the others: a `Waker` can be
+//! created through a cloned `Registry` while the poller sleeps, and its
+//! first wake ends that very wait.
+//!
+//! Why not tell the state at once, when the batch comes back? The state's
+//! cache line was last written by the waking thread, so any access to it
+//! waits for the line to cross CPUs (and, to order it against the caller's
+//! own memory, a fence: claim 4). Deferring it takes that transfer off the
+//! path from the wake to `poll` returning; the next `select` pays it
+//! before it blocks, when nobody is waiting for it. The price: a wake that
+//! comes while a write is outstanding cannot tell whether its event was
+//! handed out, so it marks `MISSED`, and a burst of wakes while the poller
+//! sleeps can cost one extra (possibly spurious) report after the kernel's
+//! event: one zero-timeout wait, never an extra write.
 //!
 //! Under a stream of wakes the poller thus never sleeps and the waking
 //! thread makes no system call at all: each `poll` finds `MISSED`.
@@ -35,74 +58,72 @@
 //! else may be waiting on it (an outer epoll, a GUI main loop) and only a
 //! real write makes it readable. So `expose` switches the slot, for good, to
 //! the plain protocol: every wake writes unless one is `WRITTEN` and
-//! undelivered, and a delivery moves back to `IDLE`. A `MISSED` wake found
-//! at that moment is written by `expose` itself (the slot keeps a weak
-//! reference to the claimed waker's notifier for this). If the selector is
-//! exposed while a `select` is reporting a missed wake, a wake in between
-//! writes, and the report's zero-timeout wait may collect that write: the
-//! report then passes its batch to `after_wait` like any wait, so the write
-//! counts as delivered (otherwise the state would stay `WRITTEN` with no
-//! event left, and later wakes would merge into nothing). Selectors that
-//! never report the waker's event themselves (kqueue) create their slot
-//! already exposed.
-//!
-//! # The delivery store
-//!
-//! After a batch carrying the waker's token, `select` stores `DELIVERED`
-//! without reading the state first (no read-modify-write; the fence of
-//! claim 4 then orders it). Whatever the state was, the batch being
-//! returned covers every wake that came before the store: `WRITTEN`
-//! (the usual case), `MISSED` (that wake is older than this delivery), or
-//! `IDLE`/`DELIVERED` (the token came from somewhere else: an extra
-//! `DELIVERED` can only make the next `select` report a spurious event). A
-//! wake after the store sees `DELIVERED` and is reported by the next
-//! `select`. The store is a release store: a wake ordered after the caller
-//! saw the batch (through any synchronisation of the caller's) reads it.
-//! A wake *racing* with the delivery needs the fences below.
-//! On an exposed selector the store is a compare-and-swap from `WRITTEN` to
-//! `IDLE` instead; a stale view of the flag can only leave `DELIVERED`,
-//! which an exposed wake treats as "write".
+//! undelivered, and a delivery moves back to `IDLE` at once. When it
+//! switches, `expose` moves `DELIVERED` to `IDLE` and writes once itself
+//! if it finds `MISSED` (a skipped write) or `WRITTEN` (possibly a write
+//! already handed out and not yet told, `owed`, which a wake would now
+//! merge into): the state is then `WRITTEN` for a write nobody has seen
+//! yet. The slot keeps a weak reference to the claimed waker's notifier
+//! for these writes. If the selector is exposed while
+//! a `select` is reporting a missed wake, a wake in between writes, and the
+//! report's zero-timeout wait may collect that write: the report then
+//! passes its batch to `after_wait` like any wait, so the write counts as
+//! delivered (otherwise the state would stay `WRITTEN` with no event left,
+//! and later wakes would merge into nothing). Selectors that never report
+//! the waker's event themselves (kqueue) create their slot already exposed.
 //!
 //! # Why no wake is lost
 //!
 //! Claim 1: a wake that makes no system call is merged into an event the
-//! caller has yet to receive. It found `WRITTEN` (the event of a write not
-//! yet delivered: `select` leaves `WRITTEN` only after the kernel reported
-//! it), or `MISSED` (the next `select` reports it), or it moved `DELIVERED`
-//! to `MISSED` (likewise). Every transition is a compare-and-swap, so a wake
-//! that raced with `select` retries on the state it lost to.
+//! caller has yet to receive. Unexposed, it moved `WRITTEN` or `DELIVERED`
+//! to `MISSED`, or found `MISSED`: the next `select` reports it, with or
+//! without `owed`. Exposed, it found `WRITTEN`, and there `WRITTEN` is a
+//! write not yet handed out (an exposed `select` tells every delivery at
+//! once, and `expose` rewrote any `WRITTEN` it found, see above). Every
+//! transition is a compare-and-swap, so a wake that raced with `select`
+//! or `expose` retries on the state it lost to.
 //!
 //! Claim 2: a wake after the caller received a waker event produces a new
-//! one: the state is then `DELIVERED`, `MISSED` (both reported by the next
-//! `select`) or, if `select` has since moved to `IDLE`, a write.
+//! one. After a report the state is `DELIVERED` or later; after the
+//! kernel's event, unexposed, it is `WRITTEN` or later with `owed` set, and
+//! `owed` keeps the next `select` from mistaking that `WRITTEN` for a write
+//! still in the kernel. So the wake finds `WRITTEN`, `DELIVERED` or
+//! `MISSED` (reported by the next `select`), or `IDLE` once that `select`
+//! is about to wait (a write).
 //!
 //! Claim 3, exposure: `expose` stores the flag and then inspects the state;
 //! a wake (or `select`) moves the state and then reads the flag. All four
 //! operations are sequentially consistent, so at least one side sees the
 //! other: a `MISSED` or `DELIVERED` left behind by a wake or `select` that
 //! missed the flag is found and cleaned up by `expose`, or they saw the flag
-//! and clean up themselves.
+//! and clean up themselves. A batch collected after the switch reads the
+//! flag with a sequentially consistent load too: if the write it carries
+//! was made after the switch, the flag's store precedes that write, which
+//! the kernel orders before the batch, so the load sees the flag and the
+//! delivery is told at once; a write made before the switch was found by
+//! `expose` as `WRITTEN` (or later) and rewritten.
 //!
 //! Claim 4, the caller's own state: a caller learns why it was woken from
 //! memory of its own (the waking thread stores a flag, then wakes; the
-//! poller polls, then loads the flag), with whatever orderings it likes. A
-//! wake that merges makes no release the poller could acquire, and a
-//! delivery is a plain store: without more, the poller's load of the flag
-//! could be served before its delivery became visible (store buffering)
-//! while the waking thread, its flag already stored, still read `WRITTEN`
-//! or `MISSED` and merged. The poller would miss the flag and the wake
-//! would be lost (Miri's weak-memory emulation finds this within a few
-//! thousand rounds of the `no_wake_is_lost` tests, at once with
-//! release/acquire flags; x86's store buffer allows it too). So `wake`
-//! starts with a `SeqCst` fence, and `select` ends every delivery (its
-//! store or compare-and-swap after a batch with the token, or the
-//! `MISSED` -> `DELIVERED` of a reported wake) with one. Of two `SeqCst`
-//! fences one comes first: if the delivery's does, the wake reads the
-//! delivery or a later state and does not merge into it; if the wake's
-//! does, the poller's load after its fence sees the flag stored before it.
-//! The price: the poller's fence waits for its delivery store to reach the
-//! cache (as a `SeqCst` store would), once per batch carrying the token;
-//! the waker's fence moves no cache line.
+//! poller polls, then loads the flag), with whatever orderings it likes.
+//! A wake that writes is ordered by the kernel. A wake that marks `MISSED`
+//! is a release that the reporting `select`'s compare-and-swap acquires.
+//! The danger is a wake that merges without writing anything (it found
+//! `MISSED`, or `WRITTEN` on an exposed selector): it makes no release the
+//! poller could acquire, and without more the poller's load of the flag
+//! could be served before the state it acted on became visible (store
+//! buffering), so the poller would miss the flag and the wake would be
+//! lost (Miri's weak-memory emulation finds this within a few thousand
+//! rounds of the `no_wake_is_lost` tests, at once with release/acquire
+//! flags; x86's store buffer allows it too). So `wake` starts with a
+//! `SeqCst` fence, and `select` ends every change that hands out what such
+//! a wake merged into (the `MISSED` -> `DELIVERED` of a report, the
+//! exposed `WRITTEN` -> `IDLE` after a batch) with one. The wake's read
+//! comes before that change in the single order of `SeqCst` operations
+//! (it read an older value), so its fence precedes the poller's, and the
+//! poller's load after its fence sees the flag stored before the wake's.
+//! An unexposed batch changes nothing and needs no fence: every wake after
+//! it marks. The waker's fence moves no cache line.
 //!
 //! A write that fails returns the state to `IDLE` so a later wake retries.
 //! Only the first `Waker` of a selector coalesces; any further one (which
@@ -145,18 +166,23 @@ pub(crate) struct WakeSlot {
     exposed: AtomicBool,
     /// Written by both threads on every wake cycle, so on a cache line of
     /// its own: the fields above are read-mostly.
-    state: OwnLine,
+    state: OwnLine<AtomicU8>,
+    /// A batch carried the waker's token and `state` has not been told yet
+    /// (see "The poller's side"). Only `select` uses it (one at a time:
+    /// `Poll::poll` takes `&mut self`), on a line of its own so the waking
+    /// thread never has to fetch it.
+    owed: OwnLine<AtomicBool>,
 }
 
-/// An `AtomicU8` alone on its cache line.
+/// A value alone on its cache line.
 #[derive(Debug)]
 #[repr(align(64))]
-struct OwnLine(AtomicU8);
+struct OwnLine<T>(T);
 
-impl std::ops::Deref for OwnLine {
-    type Target = AtomicU8;
+impl<T> std::ops::Deref for OwnLine<T> {
+    type Target = T;
 
-    fn deref(&self) -> &AtomicU8 {
+    fn deref(&self) -> &T {
         &self.0
     }
 }
@@ -180,6 +206,7 @@ impl WakeSlot {
             claimed: AtomicBool::new(false),
             exposed: AtomicBool::new(false),
             state: OwnLine(AtomicU8::new(IDLE)),
+            owed: OwnLine(AtomicBool::new(false)),
         }
     }
 
@@ -246,11 +273,14 @@ impl WakeSlot {
         loop {
             let exposed = self.exposed.load(SeqCst);
             let next = match state {
-                // Merged into an event still to be delivered.
-                WRITTEN => return Ok(()),
+                // Merged into an event still to be delivered: exposed, a
+                // `WRITTEN` write has not been handed out (claim 1);
+                // unexposed, a `MISSED` is reported by the next `select`.
+                WRITTEN if exposed => return Ok(()),
                 MISSED if !exposed => return Ok(()),
-                // Reported by the next `select`, no system call.
-                DELIVERED if !exposed => MISSED,
+                // Unexposed, the write's event may have been handed out
+                // already: reported by the next `select`, no system call.
+                WRITTEN | DELIVERED if !exposed => MISSED,
                 _ => WRITTEN,
             };
             match self.state.compare_exchange(state, next, SeqCst, SeqCst) {
@@ -285,11 +315,16 @@ impl WakeSlot {
             .compare_exchange(MISSED, WRITTEN, SeqCst, SeqCst)
             .is_ok()
         {
-            // Nobody to report a failure to: a later wake retries. A waker
-            // already dropped leaves nothing to deliver.
-            if let Some(notifier) = self.notifier.get().and_then(Weak::upgrade) {
-                let _ = self.write(&*notifier);
-            }
+            self.write_for_waker();
+        }
+    }
+
+    /// Writes on the claimed waker's behalf, once the state is `WRITTEN`.
+    fn write_for_waker(&self) {
+        // Nobody to report a failure to: a later wake retries. A waker
+        // already dropped leaves nothing to deliver.
+        if let Some(notifier) = self.notifier.get().and_then(Weak::upgrade) {
+            let _ = self.write(&*notifier);
         }
     }
 
@@ -297,13 +332,21 @@ impl WakeSlot {
     /// reported, and otherwise arranges for a wake during the wait to write.
     #[inline]
     pub(crate) fn before_wait(&self) -> BeforeWait {
-        // No claim check: `DELIVERED` and `MISSED` only follow a claimed
-        // waker's wake, and every other state means "wait".
+        // No claim check: only a claimed waker's wakes and batches leave
+        // anything but `IDLE` and `owed` unset.
+        // The last batch's delivery is told now ("The poller's side").
+        let owed = self.owed.load(Relaxed);
+        if owed {
+            self.owed.store(false, Relaxed);
+        }
         let mut state = self.state.load(SeqCst);
         loop {
             let next = match state {
                 MISSED => DELIVERED,
                 DELIVERED => IDLE,
+                // The delivered write, no wake since.
+                WRITTEN if owed => IDLE,
+                // `IDLE`, or a write whose event the kernel still holds.
                 _ => return BeforeWait::Wait,
             };
             match self.state.compare_exchange(state, next, SeqCst, SeqCst) {
@@ -339,16 +382,16 @@ impl WakeSlot {
         if !tokens.into_iter().any(|t| t == token) {
             return;
         }
-        if self.exposed.load(Relaxed) {
+        // Sequentially consistent: see claim 3.
+        if self.exposed.load(SeqCst) {
             // Plain protocol: the write is delivered, the next wake writes.
             let _ = self.state.compare_exchange(WRITTEN, IDLE, SeqCst, SeqCst);
+            // Claim 4: before the caller looks at its own state.
+            fence(SeqCst);
         } else {
-            // A blind store (see "The delivery store" above), ordered by
-            // the fence below.
-            self.state.store(DELIVERED, Release);
+            // Told by the next `select` ("The poller's side").
+            self.owed.store(true, Relaxed);
         }
-        // Claim 4: before the caller looks at its own state.
-        fence(SeqCst);
     }
 
     /// After moving to `DELIVERED`: if the selector was exposed meanwhile,
@@ -366,7 +409,22 @@ impl WakeSlot {
         if self.exposed.swap(true, SeqCst) {
             return;
         }
-        let _ = self.state.compare_exchange(DELIVERED, IDLE, SeqCst, SeqCst);
-        self.write_missed();
+        let mut state = self.state.load(SeqCst);
+        loop {
+            let next = match state {
+                IDLE => return,
+                // Reported, no wake since: the next wake writes.
+                DELIVERED => IDLE,
+                // A wake skipped its write (`MISSED`), or one may merge
+                // into a write already handed out (`WRITTEN` while `owed`
+                // is set): write afresh, an event nobody has seen yet.
+                _ => WRITTEN,
+            };
+            match self.state.compare_exchange(state, next, SeqCst, SeqCst) {
+                Ok(_) if next == WRITTEN => return self.write_for_waker(),
+                Ok(_) => return,
+                Err(actual) => state = actual,
+            }
+        }
     }
 }
