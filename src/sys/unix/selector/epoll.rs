@@ -380,6 +380,25 @@ mod tests {
         events.iter().map(|e| e.u64 as usize).collect()
     }
 
+    /// Replays an interleaving threads can produce: a `select` is reporting
+    /// a missed wake, the selector's fd is handed out, and the report's
+    /// zero-timeout wait fails (say, `EINTR`). The wake must still reach
+    /// the kernel, where a waiter on the fd can see it.
+    #[test]
+    fn a_report_that_fails_after_the_fd_was_handed_out_still_delivers() {
+        let selector = Selector::new().expect("selector");
+        let waker = Waker::new(&selector, WAKER).expect("waker");
+        waker.wake().expect("wake");
+        assert_eq!(tokens(&selector), [WAKER.0], "first wake");
+        waker.wake().expect("wake");
+        let BeforeWait::Report(_) = selector.wake_slot.before_wait() else {
+            panic!("a missed wake must be reported");
+        };
+        let _ = selector.as_raw_fd();
+        selector.wake_slot.report_failed();
+        assert_eq!(tokens(&selector), [WAKER.0], "the wake was lost");
+    }
+
     /// Replays, in one thread, an interleaving that threads can produce: a
     /// `select` is reporting a missed wake when the selector's fd is handed
     /// out, and a wake lands before the report's zero-timeout wait, which

@@ -364,11 +364,31 @@ impl WakeSlot {
 
     /// Called by `select` when it could not report the missed wake that
     /// `before_wait` handed it (its zero-timeout wait failed): the next
-    /// `select` reports it instead.
+    /// `select` reports it instead, or, once the selector is exposed, a
+    /// write does.
     pub(crate) fn report_failed(&self) {
-        let _ = self
-            .state
-            .compare_exchange(DELIVERED, MISSED, SeqCst, SeqCst);
+        let mut state = DELIVERED;
+        loop {
+            let next = match state {
+                DELIVERED => MISSED,
+                // `expose` (or an exposed wake whose write failed) moved
+                // the report's `DELIVERED` on: only a write delivers now.
+                IDLE => WRITTEN,
+                // A later wake's write or mark covers this one.
+                _ => return,
+            };
+            match self.state.compare_exchange(state, next, SeqCst, SeqCst) {
+                Ok(_) if next == WRITTEN => return self.write_for_waker(),
+                Ok(_) => {
+                    // Claim 3, as for a wake that marks `MISSED`.
+                    if self.exposed.load(SeqCst) {
+                        self.write_missed();
+                    }
+                    return;
+                }
+                Err(actual) => state = actual,
+            }
+        }
     }
 
     /// Called by `select` with the tokens of the batch it is about to
