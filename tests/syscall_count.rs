@@ -15,6 +15,9 @@
 //! * A wake while another is pending makes no system call: the thread's
 //!   write count from `/proc/thread-self/io` (`syscw`) is compared before and
 //!   after.
+//! * A wake after a delivery is reported by the next `poll` without any
+//!   system call when that `poll` comes right after the kernel's batch
+//!   (strace, as for ping-pong).
 //!
 //! Linux only; not under Miri (no child processes, no /proc).
 #![cfg(all(target_os = "linux", not(miri)))]
@@ -105,6 +108,7 @@ fn child_ping_pong() {
         Ok("nbio") => ping_pong!(nbio),
         Ok("mio") => ping_pong!(mio),
         Ok("timeouts") => sub_millisecond_timeouts(),
+        Ok("wakes") => wakes_after_deliveries(),
         _ => return,
     }
     println!("syscall child: ok");
@@ -120,6 +124,31 @@ fn sub_millisecond_timeouts() {
     for _ in 0..10 {
         poll.poll(&mut events, Some(Duration::from_micros(100)))
             .unwrap();
+    }
+    marker(END_MARKER);
+}
+
+/// Between the markers, `ROUNDS` times on one thread: a wake that writes
+/// and the `poll` that collects it from the kernel; a wake after that
+/// delivery (no write) and the `poll` that reports it; a zero-timeout
+/// `poll` that finds nothing.
+fn wakes_after_deliveries() {
+    use nbio::{Events, Poll, Token, Waker};
+    fn wait(poll: &mut Poll, events: &mut Events) {
+        poll.poll(events, Some(Duration::from_secs(10))).unwrap();
+        assert!(events.iter().any(|e| e.token() == Token(1)), "no wake");
+    }
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let waker = Waker::new(poll.registry(), Token(1)).unwrap();
+    marker(START_MARKER);
+    for _ in 0..ROUNDS {
+        waker.wake().unwrap();
+        wait(&mut poll, &mut events);
+        waker.wake().unwrap();
+        wait(&mut poll, &mut events);
+        poll.poll(&mut events, Some(Duration::ZERO)).unwrap();
+        assert!(events.is_empty(), "unexpected {events:?}");
     }
     marker(END_MARKER);
 }
@@ -232,6 +261,27 @@ fn ping_pong_costs_at_most_six_system_calls_and_no_more_than_mio() {
     println!("system calls per round trip: nbio {n:.3}, mio {m:.3}");
     assert!(n <= 6.0, "nbio made {n} system calls per round trip");
     assert!(n <= m, "nbio ({n}) made more system calls than mio ({m})");
+}
+
+/// A wake after a delivery is reported by the next `poll` itself; right
+/// after the kernel's batch, that report makes no system call at all (the
+/// batch has just collected what was ready). Per round of
+/// `wakes_after_deliveries`: one write and two `epoll_wait`s.
+#[test]
+#[cfg_attr(
+    nbio_force_poll,
+    ignore = "the poll(2) backend has no coalescing waker: every wake writes"
+)]
+fn reporting_a_wake_right_after_a_kernel_batch_makes_no_system_call() {
+    let Some(calls) = traced_calls("wakes") else {
+        return;
+    };
+    println!("{ROUNDS} rounds: {calls:?}");
+    let writes = calls.get("write").copied().unwrap_or(0);
+    let waits = calls.get("epoll_wait").copied().unwrap_or(0);
+    assert_eq!(writes, ROUNDS, "one write per round: {calls:?}");
+    assert_eq!(waits, 2 * ROUNDS, "two waits per round: {calls:?}");
+    assert_eq!(per_round(&calls), 3.0, "nothing else: {calls:?}");
 }
 
 /// Whether this kernel implements `epoll_pwait2` (Linux 5.11): with a bad

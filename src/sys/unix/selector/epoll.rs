@@ -112,8 +112,8 @@ impl Selector {
 
     /// `select` once a `Waker` coalesces through the slot.
     fn select_with_waker(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
-        if let BeforeWait::Report(token) = self.wake_slot.before_wait() {
-            return self.report_wake(events, token);
+        if let BeforeWait::Report { token, after_batch } = self.wake_slot.before_wait() {
+            return self.report_wake(events, token, after_batch);
         }
         let capacity = events.capacity();
         super::epoll_wait::wait(self.ep.as_raw_fd(), events, capacity, timeout)?;
@@ -124,10 +124,15 @@ impl Selector {
 
     /// Returns a batch with the waker's event for a wake the kernel was
     /// never told about (see `waker/coalesce.rs`), plus whatever else is
-    /// ready right now, leaving room for that one record.
+    /// ready right now, leaving room for that one record; right after a
+    /// kernel batch (`after_batch`), the record alone.
     #[cold]
-    fn report_wake(&self, events: &mut Events, token: Token) -> io::Result<()> {
-        let room = events.capacity() - 1;
+    fn report_wake(&self, events: &mut Events, token: Token, after_batch: bool) -> io::Result<()> {
+        let room = if after_batch {
+            0
+        } else {
+            events.capacity() - 1
+        };
         if room > 0 {
             let res =
                 super::epoll_wait::wait(self.ep.as_raw_fd(), events, room, Some(Duration::ZERO));
@@ -391,7 +396,7 @@ mod tests {
         waker.wake().expect("wake");
         assert_eq!(tokens(&selector), [WAKER.0], "first wake");
         waker.wake().expect("wake");
-        let BeforeWait::Report(_) = selector.wake_slot.before_wait() else {
+        let BeforeWait::Report { .. } = selector.wake_slot.before_wait() else {
             panic!("a missed wake must be reported");
         };
         let _ = selector.as_raw_fd();
@@ -410,16 +415,23 @@ mod tests {
         let waker = Waker::new(&selector, WAKER).expect("waker");
         waker.wake().expect("wake");
         assert_eq!(tokens(&selector), [WAKER.0], "first wake");
-        // Delivered; the next wake is only marked missed.
+        // Delivered; the next wake is only marked missed, and reported.
         waker.wake().expect("wake");
-        let BeforeWait::Report(token) = selector.wake_slot.before_wait() else {
+        assert_eq!(tokens(&selector), [WAKER.0], "second wake");
+        // Again, and this report (not right after a kernel batch) is the
+        // one that waits with a zero timeout.
+        waker.wake().expect("wake");
+        let BeforeWait::Report { token, after_batch } = selector.wake_slot.before_wait() else {
             panic!("a missed wake must be reported");
         };
+        assert!(!after_batch, "a report after a report waits");
         // The fd is handed out here, then a wake writes to the notifier.
         let _ = selector.as_raw_fd();
         waker.wake().expect("wake");
         let mut events = Events::with_capacity(8);
-        selector.report_wake(&mut events, token).expect("report");
+        selector
+            .report_wake(&mut events, token, after_batch)
+            .expect("report");
         let reported: Vec<usize> = events.iter().map(|e| e.u64 as usize).collect();
         assert_eq!(reported, [WAKER.0], "the report carries the wake once");
         // Nothing is pending now; a new wake must reach the kernel.

@@ -16,8 +16,9 @@
 //! * `MISSED`: a wake came after the last write or report, maybe after its
 //!   event was handed to the caller. The next `select` reports the waker's
 //!   event itself (it adds the record to the batch, after a zero-timeout
-//!   wait for anything else that is ready) and moves to `DELIVERED`. Further
-//!   wakes merge.
+//!   wait for anything else that is ready, unless the previous `select`
+//!   has just collected the kernel's events) and moves to `DELIVERED`.
+//!   Further wakes merge.
 //!
 //! # The poller's side
 //!
@@ -45,7 +46,9 @@
 //! comes while a write is outstanding cannot tell whether its event was
 //! handed out, so it marks `MISSED`, and a burst of wakes while the poller
 //! sleeps can cost one extra (possibly spurious) report after the kernel's
-//! event: one zero-timeout wait, never an extra write.
+//! event: one more return from `poll`, but no system call, since a report
+//! right after a kernel batch skips its zero-timeout wait (`owed` tells
+//! that too), and never an extra write.
 //!
 //! Under a stream of wakes the poller thus never sleeps and the waking
 //! thread makes no system call at all: each `poll` finds `MISSED`.
@@ -192,9 +195,14 @@ impl<T> std::ops::Deref for OwnLine<T> {
 pub(crate) enum BeforeWait {
     /// Wait as asked.
     Wait,
-    /// Report this token's event without the kernel: wait with a zero
-    /// timeout for other events, then add a readable record for it.
-    Report(Token),
+    /// Report `token`'s event without the kernel, as a readable record
+    /// added to the batch. Unless `after_batch` is set, first wait with a
+    /// zero timeout for whatever else is ready. `after_batch`: the previous
+    /// `select` returned a kernel batch carrying the waker's event, and
+    /// nothing has waited since, so that wait would be a system call to
+    /// collect only what became ready meanwhile, which the next `select`
+    /// collects anyway.
+    Report { token: Token, after_batch: bool },
 }
 
 impl WakeSlot {
@@ -354,7 +362,10 @@ impl WakeSlot {
                     self.settle_delivered();
                     // Claim 4: before the caller looks at its own state.
                     fence(SeqCst);
-                    return BeforeWait::Report(Token(self.token.load(Relaxed)));
+                    return BeforeWait::Report {
+                        token: Token(self.token.load(Relaxed)),
+                        after_batch: owed,
+                    };
                 }
                 Ok(_) => return BeforeWait::Wait,
                 Err(actual) => state = actual,
