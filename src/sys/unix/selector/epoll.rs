@@ -396,8 +396,14 @@ mod tests {
         waker.wake().expect("wake");
         assert_eq!(tokens(&selector), [WAKER.0], "first wake");
         waker.wake().expect("wake");
-        let BeforeWait::Report { .. } = selector.wake_slot.before_wait() else {
-            panic!("a missed wake must be reported");
+        assert_eq!(tokens(&selector), [WAKER.0], "second wake, reported");
+        // Only a report that is not right after a kernel batch waits.
+        waker.wake().expect("wake");
+        let BeforeWait::Report {
+            after_batch: false, ..
+        } = selector.wake_slot.before_wait()
+        else {
+            panic!("a missed wake must be reported, after a wait");
         };
         let _ = selector.as_raw_fd();
         selector.wake_slot.report_failed();
