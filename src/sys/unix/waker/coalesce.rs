@@ -248,7 +248,11 @@ impl WakeSlot {
     /// is `notifier`. `merging` is the waker's own hint of whether its
     /// recent wakes found a wake pending (see `wake_from`).
     #[inline]
-    pub(crate) fn wake(&self, notifier: &dyn Notify, merging: &AtomicBool) -> io::Result<()> {
+    pub(crate) fn wake<N: Notify + ?Sized>(
+        &self,
+        notifier: &N,
+        merging: &AtomicBool,
+    ) -> io::Result<()> {
         // Claim 4: the caller's stores before this wake are ordered before
         // the state is read, against the fence that ends a delivery.
         fence(SeqCst);
@@ -277,7 +281,7 @@ impl WakeSlot {
     }
 
     /// The wake protocol from an observed `state`.
-    fn wake_from(&self, mut state: u8, notifier: &dyn Notify) -> io::Result<()> {
+    fn wake_from<N: Notify + ?Sized>(&self, mut state: u8, notifier: &N) -> io::Result<()> {
         loop {
             let exposed = self.exposed.load(SeqCst);
             let next = match state {
@@ -307,7 +311,8 @@ impl WakeSlot {
     }
 
     /// Writes to the notifier for a wake that moved the state to `WRITTEN`.
-    fn write(&self, notifier: &dyn Notify) -> io::Result<()> {
+    #[inline]
+    fn write<N: Notify + ?Sized>(&self, notifier: &N) -> io::Result<()> {
         let res = notifier.notify();
         if res.is_err() {
             // Let a later wake try again.

@@ -47,6 +47,7 @@ impl Waker {
 }
 
 impl Notify for Notifier {
+    #[inline]
     fn notify(&self) -> io::Result<()> {
         Notifier::notify(self)
     }
