@@ -280,33 +280,47 @@ impl WakeSlot {
         self.wake_from(state, notifier)
     }
 
-    /// The wake protocol from an observed `state`.
-    fn wake_from<N: Notify + ?Sized>(&self, mut state: u8, notifier: &N) -> io::Result<()> {
+    /// Moves the state on from `state` (the value last seen) to `next` of
+    /// it, by compare-and-swap, retrying from whatever value it lost to;
+    /// returns the state it moved to, or `None` once `next` says to stay.
+    #[inline]
+    fn advance(&self, mut state: u8, next: impl Fn(u8) -> Option<u8>) -> Option<u8> {
         loop {
+            let to = next(state)?;
+            match self.state.compare_exchange(state, to, SeqCst, SeqCst) {
+                Ok(_) => return Some(to),
+                Err(actual) => state = actual,
+            }
+        }
+    }
+
+    /// The wake protocol from an observed `state`.
+    fn wake_from<N: Notify + ?Sized>(&self, state: u8, notifier: &N) -> io::Result<()> {
+        let next = |state| {
             let exposed = self.exposed.load(SeqCst);
-            let next = match state {
+            match state {
                 // Merged into an event still to be delivered: exposed, a
                 // `WRITTEN` write has not been handed out (claim 1);
                 // unexposed, a `MISSED` is reported by the next `select`.
-                WRITTEN if exposed => return Ok(()),
-                MISSED if !exposed => return Ok(()),
+                WRITTEN if exposed => None,
+                MISSED if !exposed => None,
                 // Unexposed, the write's event may have been handed out
                 // already: reported by the next `select`, no system call.
-                WRITTEN | DELIVERED if !exposed => MISSED,
-                _ => WRITTEN,
-            };
-            match self.state.compare_exchange(state, next, SeqCst, SeqCst) {
-                Ok(_) if next == MISSED => {
-                    // Claim 3: if the selector was exposed meanwhile, the
-                    // skipped write may be needed after all.
-                    if self.exposed.load(SeqCst) {
-                        self.write_missed();
-                    }
-                    return Ok(());
-                }
-                Ok(_) => return self.write(notifier),
-                Err(actual) => state = actual,
+                WRITTEN | DELIVERED if !exposed => Some(MISSED),
+                _ => Some(WRITTEN),
             }
+        };
+        match self.advance(state, next) {
+            None => Ok(()),
+            Some(MISSED) => {
+                // Claim 3: if the selector was exposed meanwhile, the
+                // skipped write may be needed after all.
+                if self.exposed.load(SeqCst) {
+                    self.write_missed();
+                }
+                Ok(())
+            }
+            Some(_) => self.write(notifier),
         }
     }
 
@@ -352,29 +366,23 @@ impl WakeSlot {
         if owed {
             self.owed.store(false, Relaxed);
         }
-        let mut state = self.state.load(SeqCst);
-        loop {
-            let next = match state {
-                MISSED => DELIVERED,
-                DELIVERED => IDLE,
-                // The delivered write, no wake since.
-                WRITTEN if owed => IDLE,
-                // `IDLE`, or a write whose event the kernel still holds.
-                _ => return BeforeWait::Wait,
-            };
-            match self.state.compare_exchange(state, next, SeqCst, SeqCst) {
-                Ok(_) if next == DELIVERED => {
-                    self.settle_delivered();
-                    // Claim 4: before the caller looks at its own state.
-                    fence(SeqCst);
-                    return BeforeWait::Report {
-                        token: Token(self.token.load(Relaxed)),
-                        after_batch: owed,
-                    };
-                }
-                Ok(_) => return BeforeWait::Wait,
-                Err(actual) => state = actual,
-            }
+        let next = |state| match state {
+            MISSED => Some(DELIVERED),
+            DELIVERED => Some(IDLE),
+            // The delivered write, no wake since.
+            WRITTEN if owed => Some(IDLE),
+            // `IDLE`, or a write whose event the kernel still holds.
+            _ => None,
+        };
+        if self.advance(self.state.load(SeqCst), next) != Some(DELIVERED) {
+            return BeforeWait::Wait;
+        }
+        self.settle_delivered();
+        // Claim 4: before the caller looks at its own state.
+        fence(SeqCst);
+        BeforeWait::Report {
+            token: Token(self.token.load(Relaxed)),
+            after_batch: owed,
         }
     }
 
@@ -383,27 +391,19 @@ impl WakeSlot {
     /// `select` reports it instead, or, once the selector is exposed, a
     /// write does.
     pub(crate) fn report_failed(&self) {
-        let mut state = DELIVERED;
-        loop {
-            let next = match state {
-                DELIVERED => MISSED,
-                // `expose` (or an exposed wake whose write failed) moved
-                // the report's `DELIVERED` on: only a write delivers now.
-                IDLE => WRITTEN,
-                // A later wake's write or mark covers this one.
-                _ => return,
-            };
-            match self.state.compare_exchange(state, next, SeqCst, SeqCst) {
-                Ok(_) if next == WRITTEN => return self.write_for_waker(),
-                Ok(_) => {
-                    // Claim 3, as for a wake that marks `MISSED`.
-                    if self.exposed.load(SeqCst) {
-                        self.write_missed();
-                    }
-                    return;
-                }
-                Err(actual) => state = actual,
-            }
+        let next = |state| match state {
+            DELIVERED => Some(MISSED),
+            // `expose` (or an exposed wake whose write failed) moved the
+            // report's `DELIVERED` on: only a write delivers now.
+            IDLE => Some(WRITTEN),
+            // A later wake's write or mark covers this one.
+            _ => None,
+        };
+        match self.advance(DELIVERED, next) {
+            Some(WRITTEN) => self.write_for_waker(),
+            // Claim 3, as for a wake that marks `MISSED`.
+            Some(_) if self.exposed.load(SeqCst) => self.write_missed(),
+            _ => {}
         }
     }
 
@@ -445,22 +445,17 @@ impl WakeSlot {
         if self.exposed.swap(true, SeqCst) {
             return;
         }
-        let mut state = self.state.load(SeqCst);
-        loop {
-            let next = match state {
-                IDLE => return,
-                // Reported, no wake since: the next wake writes.
-                DELIVERED => IDLE,
-                // A wake skipped its write (`MISSED`), or one may merge
-                // into a write already handed out (`WRITTEN` while `owed`
-                // is set): write afresh, an event nobody has seen yet.
-                _ => WRITTEN,
-            };
-            match self.state.compare_exchange(state, next, SeqCst, SeqCst) {
-                Ok(_) if next == WRITTEN => return self.write_for_waker(),
-                Ok(_) => return,
-                Err(actual) => state = actual,
-            }
+        let next = |state| match state {
+            IDLE => None,
+            // Reported, no wake since: the next wake writes.
+            DELIVERED => Some(IDLE),
+            // A wake skipped its write (`MISSED`), or one may merge into a
+            // write already handed out (`WRITTEN` while `owed` is set):
+            // write afresh, an event nobody has seen yet.
+            _ => Some(WRITTEN),
+        };
+        if self.advance(self.state.load(SeqCst), next) == Some(WRITTEN) {
+            self.write_for_waker();
         }
     }
 }
