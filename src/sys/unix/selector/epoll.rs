@@ -385,26 +385,35 @@ mod tests {
         events.iter().map(|e| e.u64 as usize).collect()
     }
 
+    /// A selector whose next `select` reports a missed wake with a
+    /// zero-timeout wait (a report after a report: one right after a
+    /// kernel batch does not wait), stopped just after `before_wait`.
+    /// Returns the waker too, and the token being reported.
+    fn reporting_with_a_wait() -> (Selector, Waker, Token) {
+        let selector = Selector::new().expect("selector");
+        let waker = Waker::new(&selector, WAKER).expect("waker");
+        waker.wake().expect("wake");
+        assert_eq!(tokens(&selector), [WAKER.0], "first wake, from the kernel");
+        waker.wake().expect("wake");
+        assert_eq!(tokens(&selector), [WAKER.0], "second wake, reported");
+        waker.wake().expect("wake");
+        let BeforeWait::Report {
+            token,
+            after_batch: false,
+        } = selector.wake_slot.before_wait()
+        else {
+            panic!("a missed wake must be reported, after a wait");
+        };
+        (selector, waker, token)
+    }
+
     /// Replays an interleaving threads can produce: a `select` is reporting
     /// a missed wake, the selector's fd is handed out, and the report's
     /// zero-timeout wait fails (say, `EINTR`). The wake must still reach
     /// the kernel, where a waiter on the fd can see it.
     #[test]
     fn a_report_that_fails_after_the_fd_was_handed_out_still_delivers() {
-        let selector = Selector::new().expect("selector");
-        let waker = Waker::new(&selector, WAKER).expect("waker");
-        waker.wake().expect("wake");
-        assert_eq!(tokens(&selector), [WAKER.0], "first wake");
-        waker.wake().expect("wake");
-        assert_eq!(tokens(&selector), [WAKER.0], "second wake, reported");
-        // Only a report that is not right after a kernel batch waits.
-        waker.wake().expect("wake");
-        let BeforeWait::Report {
-            after_batch: false, ..
-        } = selector.wake_slot.before_wait()
-        else {
-            panic!("a missed wake must be reported, after a wait");
-        };
+        let (selector, _waker, _) = reporting_with_a_wait();
         let _ = selector.as_raw_fd();
         selector.wake_slot.report_failed();
         assert_eq!(tokens(&selector), [WAKER.0], "the wake was lost");
@@ -417,26 +426,13 @@ mod tests {
     /// must still produce an event.
     #[test]
     fn a_wake_written_during_a_report_is_delivered_by_it() {
-        let selector = Selector::new().expect("selector");
-        let waker = Waker::new(&selector, WAKER).expect("waker");
-        waker.wake().expect("wake");
-        assert_eq!(tokens(&selector), [WAKER.0], "first wake");
-        // Delivered; the next wake is only marked missed, and reported.
-        waker.wake().expect("wake");
-        assert_eq!(tokens(&selector), [WAKER.0], "second wake");
-        // Again, and this report (not right after a kernel batch) is the
-        // one that waits with a zero timeout.
-        waker.wake().expect("wake");
-        let BeforeWait::Report { token, after_batch } = selector.wake_slot.before_wait() else {
-            panic!("a missed wake must be reported");
-        };
-        assert!(!after_batch, "a report after a report waits");
+        let (selector, waker, token) = reporting_with_a_wait();
         // The fd is handed out here, then a wake writes to the notifier.
         let _ = selector.as_raw_fd();
         waker.wake().expect("wake");
         let mut events = Events::with_capacity(8);
         selector
-            .report_wake(&mut events, token, after_batch)
+            .report_wake(&mut events, token, false)
             .expect("report");
         let reported: Vec<usize> = events.iter().map(|e| e.u64 as usize).collect();
         assert_eq!(reported, [WAKER.0], "the report carries the wake once");
