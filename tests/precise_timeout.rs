@@ -1,10 +1,12 @@
 //! Sub-millisecond poll timeouts: never early, and still working when the
-//! kernel refuses `epoll_pwait2`.
+//! kernel refuses `epoll_pwait2`, or ends a wait nbio asked for a timer
+//! slack early before the deadline.
 //!
-//! The refusal is produced for real: a child process (this test binary run
-//! again with one test selected) installs a seccomp filter that fails
+//! Both are produced for real in a child process (this test binary run
+//! again with one test selected): one installs a seccomp filter that fails
 //! `epoll_pwait2` with `ENOSYS` (an old kernel) or `EPERM` (a container's
-//! filter), then polls with sub-millisecond timeouts.
+//! filter), then polls with sub-millisecond timeouts; the other lowers its
+//! timer slack after nbio has read it.
 //!
 //! Linux only (glibc and musl builds, where nbio uses `epoll_pwait2`); not
 //! under Miri, which cannot run child processes.
@@ -24,6 +26,8 @@ use std::time::{Duration, Instant};
 
 /// Set in the child to the errno its filter makes `epoll_pwait2` fail with.
 const CHILD_ENV: &str = "NBIO_TEST_PWAIT2_ERRNO";
+/// Set in the child that lowers its timer slack.
+const SLACK_CHILD_ENV: &str = "NBIO_TEST_LOWERED_SLACK";
 
 const SUB_MS: [Duration; 4] = [
     Duration::from_nanos(1),
@@ -136,32 +140,75 @@ fn child_with_refused_epoll_pwait2() {
     println!("refused-pwait2 child: ok");
 }
 
-fn run_child(errno: i32) {
+/// Runs the test `child` alone in a child process with `env` set, and
+/// checks it printed `ok`.
+fn run_child(child: &str, env: (&str, String), ok: &str) {
     let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_with_refused_epoll_pwait2",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, errno.to_string())
+        .args(["--exact", child, "--nocapture", "--test-threads=1"])
+        .env(env.0, env.1)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        out.status.success() && stdout.contains("refused-pwait2 child: ok"),
+        out.status.success() && stdout.contains(ok),
         "child failed ({}):\n{stdout}\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
 }
 
+fn run_refusing_child(errno: i32) {
+    run_child(
+        "child_with_refused_epoll_pwait2",
+        (CHILD_ENV, errno.to_string()),
+        "refused-pwait2 child: ok",
+    );
+}
+
 #[test]
 fn falls_back_when_epoll_pwait2_is_not_implemented() {
-    run_child(libc::ENOSYS);
+    run_refusing_child(libc::ENOSYS);
 }
 
 #[test]
 fn falls_back_when_a_seccomp_filter_refuses_epoll_pwait2() {
-    run_child(libc::EPERM);
+    run_refusing_child(libc::EPERM);
+}
+
+/// In the child: nbio reads the thread's 20 ms timer slack at the first
+/// short wait; then the thread lowers its slack to 1 ns. A 30 ms poll is
+/// now asked of the kernel as 10 ms, which the kernel ends 20 ms before the
+/// deadline, with nothing ready: the poll must wait again for the rest.
+#[test]
+fn child_with_lowered_timer_slack() {
+    if std::env::var_os(SLACK_CHILD_ENV).is_none() {
+        return;
+    }
+    util::set_timer_slack(Duration::from_millis(20));
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    poll.poll(&mut events, Some(Duration::from_millis(1)))
+        .unwrap();
+    util::set_timer_slack(Duration::from_nanos(1));
+    let timeout = Duration::from_millis(30);
+    for _ in 0..3 {
+        let start = Instant::now();
+        poll.poll(&mut events, Some(timeout)).unwrap();
+        let elapsed = start.elapsed();
+        assert!(events.is_empty(), "unexpected events: {events:?}");
+        assert!(
+            elapsed >= timeout,
+            "poll({timeout:?}) returned early, after {elapsed:?}"
+        );
+    }
+    println!("lowered-slack child: ok");
+}
+
+#[test]
+fn a_wait_the_kernel_ends_before_the_deadline_is_repeated() {
+    run_child(
+        "child_with_lowered_timer_slack",
+        (SLACK_CHILD_ENV, "1".to_string()),
+        "lowered-slack child: ok",
+    );
 }

@@ -10,8 +10,9 @@
 //!   the poll(2) backend needs the `WouldBlock` to re-arm, so the test is
 //!   ignored there. Skipped, with the reason printed, when
 //!   strace is not installed or cannot trace here; `.ci/run` installs it.
-//! * A sub-millisecond timeout is passed to the kernel in nanoseconds
-//!   (`epoll_pwait2`) when the kernel has the call, with no probe repeated.
+//! * A short timeout is passed to the kernel in nanoseconds
+//!   (`epoll_pwait2`) when the kernel has the call, with no probe repeated,
+//!   and asked for one timer slack early (strace shows the argument).
 //! * A wake while another is pending makes no system call: the thread's
 //!   write count from `/proc/thread-self/io` (`syscw`) is compared before and
 //!   after.
@@ -114,16 +115,21 @@ fn child_ping_pong() {
     println!("syscall child: ok");
 }
 
-/// Ten idle polls with a sub-millisecond timeout, between the markers.
+/// The thread's timer slack in [`sub_millisecond_timeouts`]: a value of
+/// the test's own, not the machine's default.
+const TEST_SLACK: Duration = Duration::from_micros(30);
+const SHORT_TIMEOUT: Duration = Duration::from_micros(100);
+
+/// Ten idle polls with a sub-millisecond timeout, between the markers, on
+/// a thread whose timer slack is [`TEST_SLACK`].
 fn sub_millisecond_timeouts() {
+    util::set_timer_slack(TEST_SLACK);
     let mut poll = nbio::Poll::new().unwrap();
     let mut events = nbio::Events::with_capacity(8);
-    poll.poll(&mut events, Some(Duration::from_micros(100)))
-        .unwrap();
+    poll.poll(&mut events, Some(SHORT_TIMEOUT)).unwrap();
     marker(START_MARKER);
     for _ in 0..10 {
-        poll.poll(&mut events, Some(Duration::from_micros(100)))
-            .unwrap();
+        poll.poll(&mut events, Some(SHORT_TIMEOUT)).unwrap();
     }
     marker(END_MARKER);
 }
@@ -157,6 +163,11 @@ fn wakes_after_deliveries() {
 /// thread made between the markers, by name; `None` if strace is missing or
 /// cannot trace here.
 fn traced_calls(krate: &str) -> Option<BTreeMap<String, usize>> {
+    traced_lines(krate).map(|lines| by_name(&lines))
+}
+
+/// The system calls themselves, one strace line each ("name(args) = ...").
+fn traced_lines(krate: &str) -> Option<Vec<String>> {
     let trace =
         std::env::temp_dir().join(format!("nbio-syscalls-{krate}-{}.txt", std::process::id()));
     let out = Command::new("strace")
@@ -197,6 +208,16 @@ fn traced_calls(krate: &str) -> Option<BTreeMap<String, usize>> {
     Some(calls_between_markers(&text))
 }
 
+/// How many of `lines` each system call made.
+fn by_name(lines: &[String]) -> BTreeMap<String, usize> {
+    let mut calls = BTreeMap::new();
+    for call in lines {
+        let name = call.split('(').next().unwrap_or(call).to_string();
+        *calls.entry(name).or_default() += 1;
+    }
+    calls
+}
+
 /// Reports why a strace test cannot run: a printed skip, or a failure when
 /// `NBIO_REQUIRE_STRACE` is set (CI sets it, having installed strace).
 fn skip<T>(reason: &str) -> Option<T> {
@@ -208,11 +229,11 @@ fn skip<T>(reason: &str) -> Option<T> {
 }
 
 /// Parses `strace -f -o` output ("PID name(args) = result" per line).
-fn calls_between_markers(text: &str) -> BTreeMap<String, usize> {
+fn calls_between_markers(text: &str) -> Vec<String> {
     let start = format!("close({START_MARKER})");
     let end = format!("close({END_MARKER})");
     let mut counting: Option<&str> = None;
-    let mut calls = BTreeMap::new();
+    let mut calls = Vec::new();
     for line in text.lines() {
         let Some((pid, call)) = line.split_once(' ') else {
             continue;
@@ -229,8 +250,7 @@ fn calls_between_markers(text: &str) -> BTreeMap<String, usize> {
                 if call.starts_with("<...") {
                     continue;
                 }
-                let name = call.split('(').next().unwrap_or(call).to_string();
-                *calls.entry(name).or_default() += 1;
+                calls.push(call.to_string());
             }
             _ => {}
         }
@@ -294,22 +314,34 @@ fn kernel_has_epoll_pwait2() -> bool {
     rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EBADF)
 }
 
+/// Each of the ten 100 µs polls asks `epoll_pwait2` for 100 µs minus the
+/// thread's 30 µs slack, so that the kernel's latest end is the deadline.
+/// The kernel may end that wait inside its slack window, before the
+/// deadline; the poll then waits once more for the rest (at most a slack,
+/// asked for exactly), so ten polls make ten to twenty waits.
 #[test]
 #[cfg(any(target_env = "gnu", target_env = "musl"))]
 #[cfg_attr(nbio_force_poll, ignore = "poll(2) has millisecond timeouts only")]
-fn sub_millisecond_timeouts_use_epoll_pwait2_where_the_kernel_has_it() {
-    let Some(calls) = traced_calls("timeouts") else {
+fn short_timeouts_ask_epoll_pwait2_one_timer_slack_early() {
+    let Some(lines) = traced_lines("timeouts") else {
         return;
     };
-    let expected = if kernel_has_epoll_pwait2() {
-        "epoll_pwait2"
-    } else {
+    let calls = by_name(&lines);
+    if !kernel_has_epoll_pwait2() {
         println!("kernel without epoll_pwait2: expecting the epoll_wait fallback");
-        "epoll_wait"
-    };
-    let mut want = BTreeMap::new();
-    want.insert(expected.to_string(), 10);
-    assert_eq!(calls, want);
+        let mut want = BTreeMap::new();
+        want.insert("epoll_wait".to_string(), 10);
+        assert_eq!(calls, want);
+        return;
+    }
+    println!("ten {SHORT_TIMEOUT:?} polls: {lines:#?}");
+    let waits = calls.get("epoll_pwait2").copied().unwrap_or(0);
+    assert_eq!(calls.len(), 1, "only epoll_pwait2 expected: {calls:?}");
+    assert!((10..=20).contains(&waits), "{waits} waits for ten polls");
+    let asked = (SHORT_TIMEOUT - TEST_SLACK).as_nanos();
+    let early = format!("{{tv_sec=0, tv_nsec={asked}}}");
+    let asked_early = lines.iter().filter(|l| l.contains(&early)).count();
+    assert_eq!(asked_early, 10, "each poll's first wait asks for {early}");
 }
 
 /// The number of write-type system calls this thread has made, from the

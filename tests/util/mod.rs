@@ -418,3 +418,15 @@ pub fn write_to_gone_peer_in_child(write: impl FnOnce() -> io::Result<usize>) ->
         WriteToGonePeer::Other(status)
     }
 }
+
+/// Sets the calling thread's timer slack (prctl(2) `PR_SET_TIMERSLACK`):
+/// how late the kernel may end its timed waits. Non-zero: zero would mean
+/// "back to the default".
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn set_timer_slack(slack: Duration) {
+    let ns = libc::c_ulong::try_from(slack.as_nanos()).unwrap();
+    assert!(ns > 0, "a slack of zero restores the default instead");
+    // SAFETY: PR_SET_TIMERSLACK takes an integer argument only.
+    let rc = unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, ns, 0, 0, 0) };
+    assert_eq!(rc, 0, "{}", io::Error::last_os_error());
+}

@@ -15,19 +15,43 @@
 //!   runtimes install) records "unsupported" in a process-wide flag and the
 //!   same wait is redone with `epoll_wait`. Every later wait uses the cached
 //!   answer, so the probe costs one failed system call per process at most.
-//! * Whole-millisecond timeouts, zero and `None` always use `epoll_wait`:
-//!   they are exact there, and the common paths never depend on the probe.
+//! * Zero, `None` and whole-millisecond timeouts over 1,000 × the timer
+//!   slack (below) always use `epoll_wait`: they are exact there, and the
+//!   common paths (a zero-timeout check, a long safety deadline) never
+//!   depend on the probe or read a clock.
 //! * Only glibc and musl Linux builds use `epoll_pwait2`. Android is left
 //!   out because an app's seccomp policy kills the process (`SIGSYS`) on a
 //!   call it does not allow instead of failing it; Miri does not model the
 //!   call.
-//! * Either way the kernel's timer may fire late by the thread's timer slack
-//!   (50 µs by default, prctl(2) `PR_SET_TIMERSLACK`), never early.
+//! * **Timer slack.** The kernel lets a timed wait end anywhere between its
+//!   timeout and the timeout plus the thread's timer slack (prctl(2)
+//!   `PR_SET_TIMERSLACK`: 50 µs by default, 0 for real-time threads; waits
+//!   over 1,000 × that slack get 0.1 % of their length instead), and on an
+//!   otherwise idle CPU it ends at the late edge. On a 100 µs wait that is
+//!   half the wait again. So a wait of up to 1,000 × the slack for which
+//!   `epoll_pwait2` is available asks the kernel for the timeout *minus*
+//!   the slack: the window then closes at the caller's deadline instead of
+//!   opening there. The kernel may now end the wait inside the window,
+//!   before the deadline (when another timer interrupt comes first); a
+//!   wait that ends early with no event is repeated for the time left,
+//!   measured on the monotonic clock `epoll_pwait2` also uses, so `poll`
+//!   still never returns before its timeout. Longer waits, whose slack is a
+//!   small fraction of them, keep the plain call, and no clock is read.
+//! * The slack is read once per process (prctl(2) `PR_GET_TIMERSLACK`, on
+//!   the first thread that makes a short timed wait). A thread whose slack
+//!   was set lower afterwards only sees its waits end early inside the
+//!   kernel and be repeated (one more system call per timed-out wait); one
+//!   set higher sees them end late, as without this. Never early.
 
 use crate::sys::unix::{cvt, timeout_ms};
 use std::io;
 use std::os::fd::RawFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// Waits longer than this many times the timer slack are late by 0.1 % of
+/// their length instead of by the slack (`select_estimate_accuracy` in the
+/// kernel), a small fraction of them: they are not asked for early.
+const SLACK_COVERS_UP_TO: u32 = 1_000;
 
 /// Waits on `ep` for at most `timeout`, filling `events` (which must be
 /// empty) with up to `max_events` records (at most its capacity; non-zero,
@@ -50,19 +74,80 @@ pub(super) fn wait(
     let buf = events.as_mut_ptr();
     let n = match timeout {
         None => plain_wait(ep, buf, max_events, -1)?,
-        Some(d) if d.subsec_nanos() % 1_000_000 == 0 => {
-            plain_wait(ep, buf, max_events, timeout_ms(timeout))?
-        }
-        Some(d) => match precise::wait(ep, buf, max_events, d) {
-            Some(result) => result?,
-            None => plain_wait(ep, buf, max_events, timeout_ms(timeout))?,
-        },
+        Some(d) if d.is_zero() => plain_wait(ep, buf, max_events, 0)?,
+        Some(d) => timed_wait(ep, buf, max_events, d)?,
     };
     // SAFETY: the kernel initialised exactly `n` entries (the vector was
     // empty, so they are its first `n`), and `n` is at most `max_events`,
     // which is clamped to the capacity above.
     unsafe { events.set_len(n) };
     Ok(())
+}
+
+/// Waits at most `timeout` (non-zero), returning no earlier unless an event
+/// arrives, and as soon after it as the kernel's timer allows (see the
+/// module notes on timer slack).
+#[inline]
+fn timed_wait(
+    ep: RawFd,
+    events: *mut libc::epoll_event,
+    max_events: libc::c_int,
+    timeout: Duration,
+) -> io::Result<usize> {
+    let Some(slack) = precise::timer_slack() else {
+        return plain_wait(ep, events, max_events, timeout_ms(Some(timeout)));
+    };
+    if ask_early_by(timeout, slack).is_zero() {
+        return if timeout.subsec_nanos() % 1_000_000 == 0 {
+            plain_wait(ep, events, max_events, timeout_ms(Some(timeout)))
+        } else {
+            precise_wait(ep, events, max_events, timeout)
+        };
+    }
+    // Short: ask for the wait to end a slack early, and wait again for
+    // what is left if the kernel did end it before the deadline.
+    let Some(deadline) = Instant::now().checked_add(timeout) else {
+        return precise_wait(ep, events, max_events, timeout);
+    };
+    let mut left = timeout;
+    loop {
+        let n = precise_wait(ep, events, max_events, left - ask_early_by(left, slack))?;
+        if n > 0 {
+            return Ok(n);
+        }
+        match deadline.checked_duration_since(Instant::now()) {
+            Some(rest) if !rest.is_zero() => left = rest,
+            _ => return Ok(0),
+        }
+    }
+}
+
+/// How much earlier than `left` to ask the kernel to end a wait, given the
+/// thread's timer `slack`: the whole slack when the wait is longer than the
+/// slack and short enough for the slack to be all the kernel adds, else
+/// nothing. Asking for `left - slack` then makes the kernel's latest end
+/// exactly `left`.
+fn ask_early_by(left: Duration, slack: Duration) -> Duration {
+    if left > slack && left <= slack.saturating_mul(SLACK_COVERS_UP_TO) {
+        slack
+    } else {
+        Duration::ZERO
+    }
+}
+
+/// `epoll_pwait2` with a nanosecond timeout, or `epoll_wait` with it
+/// rounded up to milliseconds where that call is unavailable.
+#[inline]
+fn precise_wait(
+    ep: RawFd,
+    events: *mut libc::epoll_event,
+    max_events: libc::c_int,
+    timeout: Duration,
+) -> io::Result<usize> {
+    match precise::wait(ep, events, max_events, timeout) {
+        Some(result) => result,
+        None => plain_wait(ep, events, max_events, timeout_ms(Some(timeout))),
+    }
 }
 
 /// `epoll_wait` with a timeout in milliseconds (-1: none).
@@ -84,7 +169,7 @@ cfg_epoll_pwait2! {
     mod precise {
         use std::io;
         use std::os::fd::RawFd;
-        use std::sync::atomic::{AtomicU8, Ordering};
+        use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
         use std::time::Duration;
 
         const UNKNOWN: u8 = 0;
@@ -102,6 +187,40 @@ cfg_epoll_pwait2! {
 
         /// Whether this process may use `epoll_pwait2` (see the module notes).
         static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+        /// The timer slack read by the first short timed wait, in
+        /// nanoseconds; [`SLACK_UNREAD`] until then.
+        static SLACK_NS: AtomicU64 = AtomicU64::new(SLACK_UNREAD);
+        const SLACK_UNREAD: u64 = u64::MAX;
+
+        /// The timer slack to ask waits early by (see the module notes), or
+        /// `None` when `epoll_pwait2` is known to be unavailable, and with
+        /// it any timeout finer than a millisecond.
+        #[inline]
+        pub(super) fn timer_slack() -> Option<Duration> {
+            if STATE.load(Ordering::Relaxed) == UNSUPPORTED {
+                return None;
+            }
+            let ns = match SLACK_NS.load(Ordering::Relaxed) {
+                SLACK_UNREAD => read_timer_slack(),
+                ns => ns,
+            };
+            Some(Duration::from_nanos(ns))
+        }
+
+        #[cold]
+        fn read_timer_slack() -> u64 {
+            // SAFETY: PR_GET_TIMERSLACK takes no pointer argument; it
+            // returns the calling thread's slack in nanoseconds, or -1.
+            let ns = unsafe { libc::prctl(libc::PR_GET_TIMERSLACK, 0, 0, 0, 0) };
+            // A failure (or a slack too large for the C `int` the wrapper
+            // returns) means "unknown": ask nothing early.
+            let ns = u64::try_from(ns).unwrap_or(0);
+            // Racing threads store the same value, or each its own; either
+            // is a valid reading.
+            SLACK_NS.store(ns, Ordering::Relaxed);
+            ns
+        }
 
         /// Waits with a nanosecond timeout; `None` when the call is not
         /// available and the caller must use `epoll_wait` instead.
@@ -160,6 +279,13 @@ cfg_not_epoll_pwait2! {
         use std::os::fd::RawFd;
         use std::time::Duration;
 
+        /// Without `epoll_pwait2` there are only millisecond timeouts, and
+        /// no wait is asked for early.
+        #[inline]
+        pub(super) fn timer_slack() -> Option<Duration> {
+            None
+        }
+
         /// This build never uses `epoll_pwait2` (see the module notes).
         pub(super) fn wait(
             _: RawFd,
@@ -169,5 +295,46 @@ cfg_not_epoll_pwait2! {
         ) -> Option<io::Result<usize>> {
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ask_early_by;
+    use std::time::Duration;
+
+    const SLACK: Duration = Duration::from_micros(50);
+
+    #[test]
+    fn a_short_wait_is_asked_for_one_slack_early() {
+        let just_over = SLACK + Duration::from_nanos(1);
+        assert_eq!(ask_early_by(just_over, SLACK), SLACK);
+        assert_eq!(ask_early_by(Duration::from_micros(100), SLACK), SLACK);
+        assert_eq!(ask_early_by(Duration::from_millis(50), SLACK), SLACK);
+    }
+
+    #[test]
+    fn a_wait_no_longer_than_the_slack_is_asked_for_as_it_is() {
+        // Asking for less would let the kernel end it at once: a busy loop.
+        assert_eq!(ask_early_by(SLACK, SLACK), Duration::ZERO);
+        assert_eq!(ask_early_by(Duration::from_nanos(1), SLACK), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_wait_whose_slack_is_proportional_is_asked_for_as_it_is() {
+        let over = Duration::from_millis(50) + Duration::from_nanos(1);
+        assert_eq!(ask_early_by(over, SLACK), Duration::ZERO);
+        assert_eq!(ask_early_by(Duration::from_secs(10), SLACK), Duration::ZERO);
+        assert_eq!(ask_early_by(Duration::MAX, SLACK), Duration::ZERO);
+    }
+
+    #[test]
+    fn no_slack_asks_nothing_early() {
+        assert_eq!(
+            ask_early_by(Duration::from_micros(100), Duration::ZERO),
+            Duration::ZERO
+        );
+        let huge = Duration::MAX;
+        assert_eq!(ask_early_by(Duration::from_secs(1), huge), Duration::ZERO);
     }
 }
