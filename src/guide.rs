@@ -151,8 +151,12 @@
 //!
 //! * Linux 5.11 and later: nanosecond timeouts through `epoll_pwait2`
 //!   (probed once; older kernels and seccomp filters that refuse it fall
-//!   back to `epoll_wait`). The kernel may still add the thread's timer
-//!   slack, 50 µs by default.
+//!   back to `epoll_wait`). The kernel may end a wait up to the thread's
+//!   timer slack late (50 µs by default, prctl(2) `PR_SET_TIMERSLACK`);
+//!   nbio asks for waits of up to 1,000 × that slack (50 ms) one slack
+//!   early and waits again for the rest if the kernel ends them before the
+//!   deadline, so they end at the deadline plus the machine's wake-up time.
+//!   Longer waits may end up to 0.1 % of their length late.
 //! * Older Linux, Android, the poll(2) fallback and Windows: whole
 //!   milliseconds, always rounded **up** (a 100 µs wait sleeps 1 ms; it never
 //!   becomes a zero-timeout busy loop).

@@ -29,8 +29,9 @@
 //!   reader is gone. A local `shutdown(SHUT_WR)` produces no event.
 //! * **Timeouts**: `epoll_wait` takes milliseconds; a non-zero timeout is
 //!   rounded *up* so it never becomes a busy loop, and clamped to
-//!   `c_int::MAX` ms. Waits with a sub-millisecond part use `epoll_pwait2`
-//!   (nanoseconds) where the kernel has it: see `epoll_wait.rs`.
+//!   `c_int::MAX` ms. Waits with a sub-millisecond part, and short waits
+//!   asked for a timer slack early, use `epoll_pwait2` (nanoseconds) where
+//!   the kernel has it: see `epoll_wait.rs`.
 //! * **`EINTR`** (epoll_wait(2) ERRORS) is returned as `Interrupted`, never
 //!   retried, so signal handlers can break the loop.
 //! * **`maxevents` must be positive** (epoll_wait(2) ERRORS, `EINVAL`): an
