@@ -29,8 +29,9 @@
 //!   `PR_SET_TIMERSLACK`: 50 µs by default, 0 for real-time threads; waits
 //!   over 1,000 × that slack get 0.1 % of their length instead), and on an
 //!   otherwise idle CPU it ends at the late edge. On a 100 µs wait that is
-//!   half the wait again. So a wait of up to 1,000 × the slack for which
-//!   `epoll_pwait2` is available asks the kernel for the timeout *minus*
+//!   half the wait again. So a wait of up to 1,000 × the slack (and under a
+//!   second) for which `epoll_pwait2` is available asks the kernel for the
+//!   timeout *minus*
 //!   the slack: the window then closes at the caller's deadline instead of
 //!   opening there. The kernel may now end the wait inside the window,
 //!   before the deadline (when another timer interrupt comes first); a
@@ -56,6 +57,11 @@ use std::time::{Duration, Instant};
 /// kernel), a small fraction of them: they are not asked for early.
 const SLACK_COVERS_UP_TO: u32 = 1_000;
 
+/// No wait of this length or more is asked for early, whatever the slack
+/// (only a slack over 1 ms, far above the default, would allow it), so a
+/// long timeout never needs the slack.
+const SHORT_WAITS_BELOW: Duration = Duration::from_secs(1);
+
 /// Waits on `ep` for at most `timeout`, filling `events` (which must be
 /// empty) with up to `max_events` records (at most its capacity; non-zero,
 /// or the kernel answers `EINVAL`).
@@ -77,8 +83,15 @@ pub(super) fn wait(
     let buf = events.as_mut_ptr();
     let n = match timeout {
         None => plain_wait(ep, buf, max_events, -1)?,
-        Some(d) if d.is_zero() => plain_wait(ep, buf, max_events, 0)?,
-        Some(d) => timed_wait(ep, buf, max_events, d)?,
+        Some(d) if d < SHORT_WAITS_BELOW && !d.is_zero() => {
+            sub_second_wait(ep, buf, max_events, d)?
+        }
+        // Zero, or whole milliseconds: a zero-timeout check and a long
+        // safety deadline, the timeouts of busy loops, cost two compares.
+        Some(d) if d.subsec_nanos() % 1_000_000 == 0 => {
+            plain_wait(ep, buf, max_events, timeout_ms(timeout))?
+        }
+        Some(d) => precise_wait(ep, buf, max_events, d)?,
     };
     // SAFETY: the kernel initialised exactly `n` entries (the vector was
     // empty, so they are its first `n`), and `n` is at most `max_events`,
@@ -87,31 +100,41 @@ pub(super) fn wait(
     Ok(())
 }
 
-/// Waits at most `timeout` (non-zero), returning no earlier unless an event
-/// arrives, and as soon after it as the kernel's timer allows (see the
-/// module notes on timer slack).
-#[inline]
-fn timed_wait(
+/// Waits at most `timeout` (non-zero, under a second), returning no
+/// earlier unless an event arrives, and as soon after it as the kernel's
+/// timer allows (see the module notes on timer slack). Out of line: the
+/// thread is about to sleep, and the busy paths stay small.
+#[inline(never)]
+fn sub_second_wait(
     ep: RawFd,
     events: *mut libc::epoll_event,
     max_events: libc::c_int,
     timeout: Duration,
 ) -> io::Result<usize> {
-    let Some(slack) = precise::timer_slack() else {
-        return plain_wait(ep, events, max_events, timeout_ms(Some(timeout)));
-    };
-    if ask_early_by(timeout, slack).is_zero() {
-        return if timeout.subsec_nanos() % 1_000_000 == 0 {
-            plain_wait(ep, events, max_events, timeout_ms(Some(timeout)))
-        } else {
-            precise_wait(ep, events, max_events, timeout)
-        };
+    if let Some(slack) = precise::timer_slack() {
+        if !ask_early_by(timeout, slack).is_zero() {
+            return short_wait(ep, events, max_events, timeout, slack);
+        }
     }
-    // Short: ask for the wait to end a slack early, and wait again for
-    // what is left if the kernel did end it before the deadline.
-    let Some(deadline) = Instant::now().checked_add(timeout) else {
-        return precise_wait(ep, events, max_events, timeout);
-    };
+    if timeout.subsec_nanos() % 1_000_000 == 0 {
+        plain_wait(ep, events, max_events, timeout_ms(Some(timeout)))
+    } else {
+        precise_wait(ep, events, max_events, timeout)
+    }
+}
+
+/// A wait short enough to be asked for a timer `slack` early (see the
+/// module notes); waits again for what is left if the kernel ends it
+/// before the deadline with nothing ready.
+fn short_wait(
+    ep: RawFd,
+    events: *mut libc::epoll_event,
+    max_events: libc::c_int,
+    timeout: Duration,
+    slack: Duration,
+) -> io::Result<usize> {
+    // Cannot overflow: `timeout` is under a second.
+    let deadline = Instant::now() + timeout;
     let mut left = timeout;
     loop {
         let n = precise_wait(ep, events, max_events, left - ask_early_by(left, slack))?;
@@ -127,11 +150,12 @@ fn timed_wait(
 
 /// How much earlier than `left` to ask the kernel to end a wait, given the
 /// thread's timer `slack`: the whole slack when the wait is longer than the
-/// slack and short enough for the slack to be all the kernel adds, else
-/// nothing. Asking for `left - slack` then makes the kernel's latest end
-/// exactly `left`.
+/// slack and short enough for the slack to be all the kernel adds (and
+/// under [`SHORT_WAITS_BELOW`]), else nothing. Asking for `left - slack`
+/// then makes the kernel's latest end exactly `left`.
 fn ask_early_by(left: Duration, slack: Duration) -> Duration {
-    if left > slack && left <= slack.saturating_mul(SLACK_COVERS_UP_TO) {
+    if left > slack && left < SHORT_WAITS_BELOW && left <= slack.saturating_mul(SLACK_COVERS_UP_TO)
+    {
         slack
     } else {
         Duration::ZERO
@@ -329,6 +353,14 @@ mod tests {
         assert_eq!(ask_early_by(over, SLACK), Duration::ZERO);
         assert_eq!(ask_early_by(Duration::from_secs(10), SLACK), Duration::ZERO);
         assert_eq!(ask_early_by(Duration::MAX, SLACK), Duration::ZERO);
+    }
+
+    #[test]
+    fn no_wait_of_a_second_or_more_is_asked_early() {
+        let large = Duration::from_millis(2);
+        let just_under = Duration::from_secs(1) - Duration::from_nanos(1);
+        assert_eq!(ask_early_by(just_under, large), large);
+        assert_eq!(ask_early_by(Duration::from_secs(1), large), Duration::ZERO);
     }
 
     #[test]
