@@ -39,13 +39,19 @@
 //!   measured on the monotonic clock `epoll_pwait2` also uses, so `poll`
 //!   still never returns before its timeout. Longer waits, whose slack is a
 //!   small fraction of them, keep the plain call, and no clock is read.
-//!   On this project's VM no wait of 2,250 (100 µs to 20 ms, one CPU idle
-//!   or busy) needed the repeat: it costs a clock read before and after.
+//!   A short wait costs a clock read before it and one after a timeout.
+//!   On this project's VM none of 2,250 waits (100 µs to 20 ms, the other
+//!   CPU idle or busy) needed the repeat.
 //! * The slack is read once per process (prctl(2) `PR_GET_TIMERSLACK`, on
-//!   the first thread that makes a timed wait). A thread whose slack
-//!   was set lower afterwards only sees its waits end early inside the
-//!   kernel and be repeated (one more system call per timed-out wait); one
-//!   set higher sees them end late, as without this. Never early.
+//!   the first thread that waits with a timeout under a second). A thread
+//!   whose slack was set lower afterwards only sees its waits end early
+//!   inside the kernel and be repeated (one more system call per timed-out
+//!   wait), as does a real-time thread where the kernel still reports its
+//!   old slack (the kernel gives a real-time thread's waits none); one set
+//!   higher sees them end late, as without this. Never early.
+//! * The clock reads are vDSO calls where the clock source allows it (TSC,
+//!   kvm-clock); on a VM whose clock source needs a system call they add
+//!   two to each short wait, against a sleep.
 
 use crate::sys::unix::{cvt, timeout_ms};
 use std::io;
