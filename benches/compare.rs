@@ -33,8 +33,11 @@
 //!   or 10,000 idle Unix sockets registered on the same poller.
 //! * **Timeout overshoot**: `poll` with nothing ready and a 100 µs, 1 ms or
 //!   5 ms timeout; median of (elapsed − timeout), and a count of calls that
-//!   returned *before* the timeout (must be 0). Raw uses `epoll_pwait2`,
-//!   whose timeout is in nanoseconds.
+//!   returned *before* the timeout (must be 0). Raw passes the timeout to
+//!   `epoll_pwait2` as it is (nanoseconds), so the kernel may end it up to
+//!   the timer slack late; nbio asks for it a slack early and waits again
+//!   if the kernel ends it before the deadline (`src/sys/unix/selector/
+//!   epoll_wait.rs`), which is why it can beat raw here.
 //!
 //! ## Rounds and ratios
 //!
