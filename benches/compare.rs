@@ -36,8 +36,8 @@
 //!   returned *before* the timeout (must be 0). Raw passes the timeout to
 //!   `epoll_pwait2` as it is (nanoseconds), so the kernel may end it up to
 //!   the timer slack late; nbio asks for it a slack early and waits again
-//!   if the kernel ends it before the deadline (`src/sys/unix/selector/
-//!   epoll_wait.rs`), which is why it can beat raw here.
+//!   if the kernel ends it before the deadline (see
+//!   `src/sys/unix/selector/epoll_wait.rs`), which is why it beats raw.
 //!
 //! ## Rounds and ratios
 //!
