@@ -36,6 +36,19 @@ const SUB_MS: [Duration; 4] = [
     Duration::from_micros(1_500),
 ];
 
+/// Polls `poll`, on which nothing is ready, with `timeout`, and checks the
+/// poll returned nothing and not before `timeout` had elapsed.
+fn poll_idle_for(poll: &mut Poll, events: &mut Events, timeout: Duration) {
+    let start = Instant::now();
+    poll.poll(events, Some(timeout)).unwrap();
+    let elapsed = start.elapsed();
+    assert!(events.is_empty(), "unexpected events: {events:?}");
+    assert!(
+        elapsed >= timeout,
+        "poll({timeout:?}) returned early, after {elapsed:?}"
+    );
+}
+
 /// Polls an idle `Poll` with each sub-millisecond timeout and checks none
 /// returns before its timeout, then checks a ready event still arrives.
 fn sub_millisecond_waits_work() {
@@ -47,14 +60,7 @@ fn sub_millisecond_waits_work() {
         .unwrap();
     for _ in 0..3 {
         for timeout in SUB_MS {
-            let start = Instant::now();
-            poll.poll(&mut events, Some(timeout)).unwrap();
-            let elapsed = start.elapsed();
-            assert!(events.is_empty(), "unexpected events: {events:?}");
-            assert!(
-                elapsed >= timeout,
-                "poll({timeout:?}) returned early, after {elapsed:?}"
-            );
+            poll_idle_for(&mut poll, &mut events, timeout);
         }
     }
     (&b).write_all(b"x").unwrap();
@@ -192,14 +198,7 @@ fn child_with_lowered_timer_slack() {
     util::set_timer_slack(Duration::from_nanos(1));
     let timeout = Duration::from_millis(30);
     for _ in 0..3 {
-        let start = Instant::now();
-        poll.poll(&mut events, Some(timeout)).unwrap();
-        let elapsed = start.elapsed();
-        assert!(events.is_empty(), "unexpected events: {events:?}");
-        assert!(
-            elapsed >= timeout,
-            "poll({timeout:?}) returned early, after {elapsed:?}"
-        );
+        poll_idle_for(&mut poll, &mut events, timeout);
     }
     println!("lowered-slack child: ok");
 }
