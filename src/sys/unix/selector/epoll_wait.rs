@@ -16,10 +16,10 @@
 //!   runtimes install) records "unsupported" in a process-wide flag and the
 //!   same wait is redone with `epoll_wait`. Every later wait uses the cached
 //!   answer, so the probe costs one failed system call per process at most.
-//! * Zero, `None` and whole-millisecond timeouts over 1,000 × the timer
-//!   slack (below) always use `epoll_wait`: they are exact there, and the
-//!   common paths (a zero-timeout check, a long safety deadline) never
-//!   depend on the probe or read a clock.
+//! * Zero, `None` and whole-millisecond timeouts that are not asked for
+//!   early (below) use `epoll_wait`: they are exact there. The common
+//!   timeouts of busy loops (zero, a safety deadline of a second or more)
+//!   never depend on the probe, the slack or a clock.
 //! * Only glibc and musl Linux builds use `epoll_pwait2`. Android is left
 //!   out because an app's seccomp policy kills the process (`SIGSYS`) on a
 //!   call it does not allow instead of failing it; Miri does not model the
@@ -31,9 +31,8 @@
 //!   otherwise idle CPU it ends at the late edge. On a 100 µs wait that is
 //!   half the wait again. So a wait of up to 1,000 × the slack (and under a
 //!   second) for which `epoll_pwait2` is available asks the kernel for the
-//!   timeout *minus*
-//!   the slack: the window then closes at the caller's deadline instead of
-//!   opening there. The kernel may now end the wait inside the window,
+//!   timeout *minus* the slack: the window then closes at the caller's
+//!   deadline instead of opening there. The kernel may now end the wait inside the window,
 //!   before the deadline (when another timer interrupt comes first); a
 //!   wait that ends early with no event is repeated for the time left,
 //!   measured on the monotonic clock `epoll_pwait2` also uses, so `poll`
@@ -221,7 +220,7 @@ cfg_epoll_pwait2! {
         /// Whether this process may use `epoll_pwait2` (see the module notes).
         static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
 
-        /// The timer slack read by the first short timed wait, in
+        /// The timer slack read by the first wait under a second, in
         /// nanoseconds; [`SLACK_UNREAD`] until then.
         static SLACK_NS: AtomicU64 = AtomicU64::new(SLACK_UNREAD);
         const SLACK_UNREAD: u64 = u64::MAX;
