@@ -91,12 +91,9 @@ pub(super) fn wait(
         Some(d) if d < SHORT_WAITS_BELOW && !d.is_zero() => {
             sub_second_wait(ep, buf, max_events, d)?
         }
-        // Zero, or whole milliseconds: a zero-timeout check and a long
+        // Zero, or a second or more: a zero-timeout check and a long
         // safety deadline, the timeouts of busy loops, cost two compares.
-        Some(d) if d.subsec_nanos() % 1_000_000 == 0 => {
-            plain_wait(ep, buf, max_events, timeout_ms(timeout))?
-        }
-        Some(d) => precise_wait(ep, buf, max_events, d)?,
+        Some(d) => wait_as_given(ep, buf, max_events, d)?,
     };
     // SAFETY: the kernel initialised exactly `n` entries (the vector was
     // empty, so they are its first `n`), and `n` is at most `max_events`,
@@ -121,6 +118,19 @@ fn sub_second_wait(
             return short_wait(ep, events, max_events, timeout, slack);
         }
     }
+    wait_as_given(ep, events, max_events, timeout)
+}
+
+/// Waits for `timeout` as it is (not asked early): `epoll_wait` when it is
+/// whole milliseconds (zero included), where that call is exact, else
+/// [`precise_wait`].
+#[inline]
+fn wait_as_given(
+    ep: RawFd,
+    events: *mut libc::epoll_event,
+    max_events: libc::c_int,
+    timeout: Duration,
+) -> io::Result<usize> {
     if timeout.subsec_nanos() % 1_000_000 == 0 {
         plain_wait(ep, events, max_events, timeout_ms(Some(timeout)))
     } else {
