@@ -22,6 +22,7 @@ mod util;
 use nbio::net::{TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixStream};
 use nbio::{Events, Interest, Poll, Registry, Token, Waker};
 use std::any::Any;
+use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
@@ -39,10 +40,38 @@ fn lock() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The number of open fds. The directory handle that reading the directory
-/// needs is counted every time, so it cancels out in comparisons.
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
+/// The open fds, each with what it refers to (`socket:[…]`, a path, …).
+/// The directory handle that reading the directory needs is listed every
+/// time (its number may differ), so it cancels out in counts.
+fn open_fds() -> BTreeMap<String, String> {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|entry| {
+            let target = std::fs::read_link(entry.path())
+                .map(|t| t.display().to_string())
+                .unwrap_or_else(|e| format!("({e})"));
+            (entry.file_name().to_string_lossy().into_owned(), target)
+        })
+        .collect()
+}
+
+/// The fds of `now` that `before` did not have, and the reverse: named in
+/// failure messages, so an fd that came or went is identified.
+fn difference(before: &BTreeMap<String, String>, now: &BTreeMap<String, String>) -> String {
+    let only = |a: &BTreeMap<String, String>, b: &BTreeMap<String, String>| {
+        a.iter()
+            .filter(|(fd, target)| b.get(*fd) != Some(*target))
+            .take(5)
+            .map(|(fd, target)| format!("{fd} -> {target}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "opened since the baseline (first 5): [{}]; gone since: [{}]",
+        only(now, before),
+        only(before, now)
+    )
 }
 
 /// How many fds one item of a batch holds.
@@ -64,28 +93,32 @@ fn churn<T>(what: &str, cost: Cost, mut make_batch: impl FnMut(usize, usize) -> 
     while made < TOTAL {
         let batch = make_batch(made, BATCH);
         assert_eq!(batch.len(), BATCH);
-        let held = open_fds() - before;
+        let during = open_fds();
+        let held = during.len() as isize - before.len() as isize;
         match cost {
             Cost::Exactly(n) => assert_eq!(
                 held,
+                (n * BATCH) as isize,
+                "{what}: a batch of {BATCH} should hold {} fds; {}",
                 n * BATCH,
-                "{what}: a batch of {BATCH} should hold {} fds",
-                n * BATCH
+                difference(&before, &during)
             ),
             Cost::AtLeast(n) => assert!(
-                held >= n * BATCH,
-                "{what}: a batch of {BATCH} holds only {held} fds, expected at least {}",
-                n * BATCH
+                held >= (n * BATCH) as isize,
+                "{what}: a batch of {BATCH} holds only {held} fds, expected at least {}; {}",
+                n * BATCH,
+                difference(&before, &during)
             ),
         }
         drop(batch);
         made += BATCH;
         let after = open_fds();
         assert_eq!(
-            after,
-            before,
-            "{what}: {} fds left open after creating and dropping {made}",
-            after as isize - before as isize
+            after.len(),
+            before.len(),
+            "{what}: {} fds left open after creating and dropping {made}; {}",
+            after.len() as isize - before.len() as isize,
+            difference(&before, &after)
         );
     }
 }
