@@ -1,9 +1,10 @@
 //! Every fd nbio creates is non-blocking and close-on-exec, and creating
 //! and dropping nbio objects does not leak fds.
 //!
-//! Every test here holds `LOCK`: the leak tests count the open fds (the
-//! entries of `/proc/self/fd` on Linux and Android), which must not change
-//! under them because of fds created by other tests of this binary.
+//! Every test here holds `LOCK`: the leak tests count the open fds (on
+//! Linux and Android the sockets, pipes and anonymous inodes of
+//! `/proc/self/fd`), which must not change under them because of fds
+//! created by other tests of this binary.
 //!
 //! Unix only: file descriptors, their flags and `/proc/self/fd` are Unix
 //! notions (the Windows counterpart, handle inheritance, is checked by the
@@ -25,10 +26,11 @@ fn lock() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The open sockets, pipes and anonymous inodes: files that other threads
+/// of this binary open meanwhile (see [`util::io_fds`]) do not count.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn open_fds() -> usize {
-    // The directory handle itself is counted every time, so it cancels out.
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
+    util::io_fds().len()
 }
 
 /// Without `/proc/self/fd`, probes every fd number below a bound far above

@@ -430,3 +430,34 @@ pub fn set_timer_slack(slack: Duration) {
     let rc = unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, ns, 0, 0, 0) };
     assert_eq!(rc, 0, "{}", io::Error::last_os_error());
 }
+
+/// The open fds of the kinds nbio creates on Linux and Android (sockets,
+/// pipes, and anonymous inodes: epoll and eventfd), by number, each with
+/// what `/proc/self/fd` says it refers to (`socket:[…]`, `pipe:[…]`,
+/// `anon_inode:[eventpoll]`, …).
+///
+/// Leak tests count these rather than every entry, because other threads
+/// of a test binary open files of their own at moments no lock covers:
+/// glibc opens `/proc/sys/vm/overcommit_memory` the first time a thread's
+/// malloc arena shrinks, which can be a finished test's thread exiting
+/// while the next test counts (CI saw exactly that); libtest reads cgroup
+/// files; and listing the directory takes a handle of its own. An entry
+/// closed while the directory is being read is skipped: it was not an fd
+/// the counting test holds.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn io_fds() -> std::collections::BTreeMap<i32, String> {
+    const KINDS: [&str; 3] = ["socket:", "pipe:", "anon_inode:"];
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let fd = entry.file_name().to_str()?.parse().ok()?;
+            let target = std::fs::read_link(entry.path()).ok()?;
+            let target = target.to_str()?;
+            KINDS
+                .iter()
+                .any(|kind| target.starts_with(kind))
+                .then(|| (fd, target.to_owned()))
+        })
+        .collect()
+}
