@@ -211,7 +211,7 @@ cfg_epoll_pwait2! {
     mod precise {
         use std::io;
         use std::os::fd::RawFd;
-        use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+        use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
         use std::time::Duration;
 
         const UNKNOWN: u8 = 0;
@@ -231,9 +231,11 @@ cfg_epoll_pwait2! {
         static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
 
         /// The timer slack read by the first wait under a second, in
-        /// nanoseconds; [`SLACK_UNREAD`] until then.
-        static SLACK_NS: AtomicU64 = AtomicU64::new(SLACK_UNREAD);
-        const SLACK_UNREAD: u64 = u64::MAX;
+        /// nanoseconds; [`SLACK_UNREAD`] until then. 32 bits hold any
+        /// slack `prctl` can return (a C `int`), and every target has
+        /// 32-bit atomics.
+        static SLACK_NS: AtomicU32 = AtomicU32::new(SLACK_UNREAD);
+        const SLACK_UNREAD: u32 = u32::MAX;
 
         /// The timer slack to ask waits early by (see the module notes), or
         /// `None` when `epoll_pwait2` is known to be unavailable, and with
@@ -247,17 +249,17 @@ cfg_epoll_pwait2! {
                 SLACK_UNREAD => read_timer_slack(),
                 ns => ns,
             };
-            Some(Duration::from_nanos(ns))
+            Some(Duration::from_nanos(u64::from(ns)))
         }
 
         #[cold]
-        fn read_timer_slack() -> u64 {
+        fn read_timer_slack() -> u32 {
             // SAFETY: PR_GET_TIMERSLACK takes no pointer argument; it
             // returns the calling thread's slack in nanoseconds, or -1.
             let ns = unsafe { libc::prctl(libc::PR_GET_TIMERSLACK, 0, 0, 0, 0) };
             // A failure (or a slack too large for the C `int` the wrapper
             // returns) means "unknown": ask nothing early.
-            let ns = u64::try_from(ns).unwrap_or(0);
+            let ns = u32::try_from(ns).unwrap_or(0);
             // Racing threads store the same value, or each its own; either
             // is a valid reading.
             SLACK_NS.store(ns, Ordering::Relaxed);
