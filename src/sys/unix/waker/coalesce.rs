@@ -6,7 +6,8 @@
 //! A `WakeSlot` belongs to one selector (shared by its clones) and is
 //! claimed by that selector's first `Waker`. Its `state` is one of:
 //!
-//! * `IDLE`: no wake outstanding. The next wake writes to the notifier.
+//! * `IDLE`: no wake outstanding. The next wake writes to the notifier
+//!   (see "Writing first").
 //! * `WRITTEN`: a wake wrote (or is writing) to the notifier and no wake
 //!   came since. Whether the kernel's event for that write has been handed
 //!   to the caller is known only to `select` (its `owed` flag, below), so
@@ -27,7 +28,9 @@
 //! of its own that no other thread reads, and returns. The state is told
 //! at the *next* `select`, before it waits: with `owed` set, `WRITTEN` (the
 //! delivered write, no wake since) and `DELIVERED` become `IDLE`, so that a
-//! wake during the coming wait writes and wakes it; `MISSED` is reported.
+//! wake during the coming wait writes and wakes it, and `IDLE` is told
+//! again (a write first whose record has not landed, below); `MISSED` is
+//! reported.
 //! Without `owed`, `WRITTEN` is a write whose event is still in the kernel:
 //! `select` waits for it and leaves the state alone, and `MISSED` is
 //! reported (if the kernel's event is still pending as well, the report's
@@ -53,6 +56,36 @@
 //! Under a stream of wakes the poller thus never sleeps and the waking
 //! thread makes no system call at all: each `poll` finds `MISSED`.
 //!
+//! # Writing first
+//!
+//! A wake that reads `IDLE` writes at once, with no fence or
+//! compare-and-swap before its system call, and records `WRITTEN` after it.
+//! Nothing is outstanding, so the write is due whatever happens meanwhile,
+//! and a locked instruction before it would make the waking thread wait
+//! for its earlier stores (typically the very data the poller is being
+//! woken for) to reach the poller's CPU and for the state's line to come
+//! back from it, one after the other, before the system call starts;
+//! written first, those transfers overlap the system call's entry, as they
+//! do for a plain `write`.
+//!
+//! The record is a compare-and-swap from the word the wake read, and the
+//! word counts its changes, so the record fails if anything moved the
+//! state in between: another wake, a report, `expose`, or the poller
+//! telling a delivery. A record that lands is therefore the first change
+//! after the `IDLE` the wake read, and until it lands the state reads
+//! `IDLE`, which costs at most a redundant write: any wake then writes too.
+//! The danger is the other way round: a record landing after the poller
+//! has already told the delivery of that very write would leave `WRITTEN`
+//! with no event to come, and later wakes would merge into nothing. So
+//! every way of telling a delivery moves the word even when it finds
+//! `IDLE` (`before_wait` with `owed`, an exposed batch, `expose`), and a
+//! record after it fails. A write whose record failed may leave its event
+//! in the kernel while the state is `IDLE`: that event is delivered by the
+//! next wait like any other and told as above, a spurious return at worst.
+//! The change count is 62 bits wide (30 where the target has no 64-bit
+//! atomics), so it cannot come round to the word a wake read while that
+//! wake is between its read and its record.
+//!
 //! # Exposed selectors
 //!
 //! `DELIVERED` and `MISSED` rely on the caller coming back to `poll`: the
@@ -62,7 +95,9 @@
 //! real write makes it readable. So `expose` switches the slot, for good, to
 //! the plain protocol: every wake writes unless one is `WRITTEN` and
 //! undelivered, and a delivery moves back to `IDLE` at once. When it
-//! switches, `expose` moves `DELIVERED` to `IDLE` and writes once itself
+//! switches, `expose` tells an `IDLE` again (a write first may be
+//! recording a write an unexposed batch already delivered), moves
+//! `DELIVERED` to `IDLE` and writes once itself
 //! if it finds `MISSED` (a skipped write) or `WRITTEN` (possibly a write
 //! already handed out and not yet told, `owed`, which a wake would now
 //! merge into): the state is then `WRITTEN` for a write nobody has seen
@@ -90,16 +125,17 @@
 //! one. After a report the state is `DELIVERED` or later; after the
 //! kernel's event, unexposed, it is `WRITTEN` or later with `owed` set, and
 //! `owed` keeps the next `select` from mistaking that `WRITTEN` for a write
-//! still in the kernel. So the wake finds `WRITTEN`, `DELIVERED` or
-//! `MISSED` (reported by the next `select`), or `IDLE` once that `select`
-//! is about to wait (a write).
+//! still in the kernel, or it is `IDLE` (a write first whose record has not
+//! landed, or failed). So the wake finds `WRITTEN`, `DELIVERED` or
+//! `MISSED` (reported by the next `select`), or `IDLE` (a write).
 //!
 //! Claim 3, exposure: `expose` stores the flag and then inspects the state;
 //! a wake (or `select`) moves the state and then reads the flag. All four
 //! operations are sequentially consistent, so at least one side sees the
 //! other: a `MISSED` or `DELIVERED` left behind by a wake or `select` that
 //! missed the flag is found and cleaned up by `expose`, or they saw the flag
-//! and clean up themselves. A batch collected after the switch reads the
+//! and clean up themselves. (A wake that writes first needs no flag: it
+//! writes either way.) A batch collected after the switch reads the
 //! flag with a sequentially consistent load too: if the write it carries
 //! was made after the switch, the flag's store precedes that write, which
 //! the kernel orders before the batch, so the load sees the flag and the
@@ -118,8 +154,9 @@
 //! buffering), so the poller would miss the flag and the wake would be
 //! lost (Miri's weak-memory emulation finds this within a few thousand
 //! rounds of the `no_wake_is_lost` tests, at once with release/acquire
-//! flags; x86's store buffer allows it too). So `wake` starts with a
-//! `SeqCst` fence, and `select` ends every change that hands out what such
+//! flags; x86's store buffer allows it too). So a wake that does not find
+//! `IDLE` runs a `SeqCst` fence and then reads the state again, and that
+//! read decides what it does; `select` ends every change that hands out what such
 //! a wake merged into (the `MISSED` -> `DELIVERED` of a report, the
 //! exposed `WRITTEN` -> `IDLE` after a batch) with one. The wake's read
 //! comes before that change in the single order of `SeqCst` operations
@@ -135,9 +172,9 @@
 use crate::Token;
 use std::io;
 use std::panic::{RefUnwindSafe, UnwindSafe};
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{fence, AtomicBool};
-use std::sync::atomic::{AtomicU8, AtomicUsize};
 use std::sync::{Arc, OnceLock, Weak};
 
 /// A notifier the slot writes to on its waker's behalf (an eventfd or a
@@ -148,6 +185,33 @@ use std::sync::{Arc, OnceLock, Weak};
 pub(crate) trait Notify: Send + Sync + std::fmt::Debug + RefUnwindSafe + UnwindSafe {
     /// Makes the notifier's fd readable.
     fn notify(&self) -> io::Result<()>;
+}
+
+/// The slot's state word: a phase (below) in its low two bits, and above
+/// them a count of the word's changes, so that a compare-and-swap from a
+/// word read earlier fails if anything moved it since (see "Writing first").
+#[cfg(target_has_atomic = "64")]
+type StateWord = std::sync::atomic::AtomicU64;
+#[cfg(not(target_has_atomic = "64"))]
+type StateWord = std::sync::atomic::AtomicU32;
+#[cfg(target_has_atomic = "64")]
+type Word = u64;
+#[cfg(not(target_has_atomic = "64"))]
+type Word = u32;
+
+const PHASE_BITS: Word = 0b11;
+
+/// The phase of a state word.
+#[inline]
+fn phase(word: Word) -> u8 {
+    (word & PHASE_BITS) as u8
+}
+
+/// The word that follows `word` when its phase changes to `to` (or is
+/// told again, `to` the same): one more change counted.
+#[inline]
+fn moved(word: Word, to: u8) -> Word {
+    (word & !PHASE_BITS).wrapping_add(PHASE_BITS + 1) | Word::from(to)
 }
 
 const IDLE: u8 = 0;
@@ -169,7 +233,7 @@ pub(crate) struct WakeSlot {
     exposed: AtomicBool,
     /// Written by both threads on every wake cycle, so on a cache line of
     /// its own: the fields above are read-mostly.
-    state: OwnLine<AtomicU8>,
+    state: OwnLine<StateWord>,
     /// A batch carried the waker's token and `state` has not been told yet
     /// (see "The poller's side"). Only `select` uses it (one at a time:
     /// `Poll::poll` takes `&mut self`), on a line of its own so the waking
@@ -213,7 +277,7 @@ impl WakeSlot {
             token: AtomicUsize::new(0),
             claimed: AtomicBool::new(false),
             exposed: AtomicBool::new(false),
-            state: OwnLine(AtomicU8::new(IDLE)),
+            state: OwnLine(StateWord::new(IDLE as Word)),
             owed: OwnLine(AtomicBool::new(false)),
         }
     }
@@ -245,57 +309,57 @@ impl WakeSlot {
     }
 
     /// `Waker::wake` for the waker that claimed the slot, whose notifier
-    /// is `notifier`. `merging` is the waker's own hint of whether its
-    /// recent wakes found a wake pending (see `wake_from`).
+    /// is `notifier`.
     #[inline]
-    pub(crate) fn wake<N: Notify + ?Sized>(
-        &self,
-        notifier: &N,
-        merging: &AtomicBool,
-    ) -> io::Result<()> {
+    pub(crate) fn wake<N: Notify + ?Sized>(&self, notifier: &N) -> io::Result<()> {
+        // Writing first (see the module notes): nothing is outstanding, so
+        // this wake writes whatever else happens, with no fence or
+        // compare-and-swap ahead of the system call. Reading first also
+        // keeps the line shared with the poller while wakes merge.
+        let seen = self.state.load(Acquire);
+        if phase(seen) == IDLE {
+            let res = notifier.notify();
+            if res.is_ok() {
+                // Fails if anything moved the state since `seen`; the
+                // write is then `IDLE`'s (at worst a spurious event).
+                let _ = self
+                    .state
+                    .compare_exchange(seen, moved(seen, WRITTEN), SeqCst, Relaxed);
+            }
+            return res;
+        }
         // Claim 4: the caller's stores before this wake are ordered before
         // the state is read, against the fence that ends a delivery.
         fence(SeqCst);
-        // The state's cache line was last written by the poller. When the
-        // poller is likely blocked (recent wakes wrote), try `IDLE` ->
-        // `WRITTEN` at once: one cache-line transfer before the write
-        // instead of a read and then an upgrade. When wakes have been
-        // merging (a storm), read first, so merged wakes never take the
-        // line away from the poller.
-        let state = if merging.load(Relaxed) {
-            let state = self.state.load(SeqCst);
-            if state == IDLE {
-                merging.store(false, Relaxed);
-            }
-            state
-        } else {
-            match self.state.compare_exchange(IDLE, WRITTEN, SeqCst, SeqCst) {
-                Ok(_) => return self.write(notifier),
-                Err(actual) => {
-                    merging.store(true, Relaxed);
-                    actual
-                }
-            }
-        };
-        self.wake_from(state, notifier)
+        self.wake_from(self.state.load(SeqCst), notifier)
     }
 
     /// Moves the state on from `state` (the value last seen) to `next` of
     /// it, by compare-and-swap, retrying from whatever value it lost to;
     /// returns the state it moved to, or `None` once `next` says to stay.
     #[inline]
-    fn advance(&self, mut state: u8, next: impl Fn(u8) -> Option<u8>) -> Option<u8> {
+    fn advance(&self, mut word: Word, next: impl Fn(u8) -> Option<u8>) -> Option<u8> {
         loop {
-            let to = next(state)?;
-            match self.state.compare_exchange(state, to, SeqCst, SeqCst) {
+            let to = next(phase(word))?;
+            match self
+                .state
+                .compare_exchange(word, moved(word, to), SeqCst, SeqCst)
+            {
                 Ok(_) => return Some(to),
-                Err(actual) => state = actual,
+                Err(actual) => word = actual,
             }
         }
     }
 
+    /// Moves the state from phase `from` to `to` if it is in `from` now.
+    #[inline]
+    fn shift(&self, from: u8, to: u8) -> bool {
+        self.advance(self.state.load(SeqCst), |p| (p == from).then_some(to))
+            .is_some()
+    }
+
     /// The wake protocol from an observed `state`.
-    fn wake_from<N: Notify + ?Sized>(&self, state: u8, notifier: &N) -> io::Result<()> {
+    fn wake_from<N: Notify + ?Sized>(&self, state: Word, notifier: &N) -> io::Result<()> {
         let next = |state| {
             let exposed = self.exposed.load(SeqCst);
             match state {
@@ -330,18 +394,14 @@ impl WakeSlot {
         let res = notifier.notify();
         if res.is_err() {
             // Let a later wake try again.
-            let _ = self.state.compare_exchange(WRITTEN, IDLE, SeqCst, SeqCst);
+            self.shift(WRITTEN, IDLE);
         }
         res
     }
 
     /// Turns a `MISSED` wake into a real write (exposed selectors).
     fn write_missed(&self) {
-        if self
-            .state
-            .compare_exchange(MISSED, WRITTEN, SeqCst, SeqCst)
-            .is_ok()
-        {
+        if self.shift(MISSED, WRITTEN) {
             self.write_for_waker();
         }
     }
@@ -369,8 +429,9 @@ impl WakeSlot {
         let next = |state| match state {
             MISSED => Some(DELIVERED),
             DELIVERED => Some(IDLE),
-            // The delivered write, no wake since.
-            WRITTEN if owed => Some(IDLE),
+            // The delivered write, no wake since; or (`IDLE`) a write first
+            // whose record may still land: told, so that it fails.
+            WRITTEN | IDLE if owed => Some(IDLE),
             // `IDLE`, or a write whose event the kernel still holds.
             _ => None,
         };
@@ -399,7 +460,7 @@ impl WakeSlot {
             // A later wake's write or mark covers this one.
             _ => None,
         };
-        match self.advance(DELIVERED, next) {
+        match self.advance(self.state.load(SeqCst), next) {
             Some(WRITTEN) => self.write_for_waker(),
             // Claim 3, as for a wake that marks `MISSED`.
             Some(_) if self.exposed.load(SeqCst) => self.write_missed(),
@@ -420,8 +481,11 @@ impl WakeSlot {
         }
         // Sequentially consistent: see claim 3.
         if self.exposed.load(SeqCst) {
-            // Plain protocol: the write is delivered, the next wake writes.
-            let _ = self.state.compare_exchange(WRITTEN, IDLE, SeqCst, SeqCst);
+            // Plain protocol: the write is delivered, the next wake writes;
+            // an `IDLE` is told too (a write first's record must fail).
+            let _ = self.advance(self.state.load(SeqCst), |p| {
+                matches!(p, WRITTEN | IDLE).then_some(IDLE)
+            });
             // Claim 4: before the caller looks at its own state.
             fence(SeqCst);
         } else {
@@ -434,7 +498,7 @@ impl WakeSlot {
     /// go to `IDLE` instead so the next wake writes (claim 3).
     fn settle_delivered(&self) {
         if self.exposed.load(SeqCst) {
-            let _ = self.state.compare_exchange(DELIVERED, IDLE, SeqCst, SeqCst);
+            self.shift(DELIVERED, IDLE);
             // A wake that already moved it on to `MISSED` is written.
             self.write_missed();
         }
@@ -446,7 +510,10 @@ impl WakeSlot {
             return;
         }
         let next = |state| match state {
-            IDLE => None,
+            // Told again: a write first may be recording a write that an
+            // unexposed batch delivered (`owed`), which a wake would now
+            // merge into; its record fails.
+            IDLE => Some(IDLE),
             // Reported, no wake since: the next wake writes.
             DELIVERED => Some(IDLE),
             // A wake skipped its write (`MISSED`), or one may merge into a
@@ -457,5 +524,144 @@ impl WakeSlot {
         if self.advance(self.state.load(SeqCst), next) == Some(WRITTEN) {
             self.write_for_waker();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The slot on its own, with a notifier that counts its writes and can
+    //! play the poller's part in the middle of one (between a write first
+    //! and its record), the one window the selector tests cannot stop in.
+
+    use super::{BeforeWait, Notify, WakeSlot};
+    use crate::Token;
+    use std::io;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::{Arc, OnceLock, Weak};
+
+    const TOKEN: Token = Token(7);
+
+    /// Counts writes; during the first, runs `during_first_write` on the
+    /// slot.
+    struct Recorder {
+        writes: AtomicUsize,
+        slot: OnceLock<Weak<WakeSlot>>,
+        during_first_write: fn(&WakeSlot),
+    }
+
+    impl std::fmt::Debug for Recorder {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Recorder").finish_non_exhaustive()
+        }
+    }
+
+    impl Notify for Recorder {
+        fn notify(&self) -> io::Result<()> {
+            if self.writes.fetch_add(1, SeqCst) == 0 {
+                let slot = self.slot.get().and_then(Weak::upgrade).unwrap();
+                (self.during_first_write)(&slot);
+            }
+            Ok(())
+        }
+    }
+
+    /// A claimed slot and its notifier.
+    fn claimed(
+        slot: WakeSlot,
+        during_first_write: fn(&WakeSlot),
+    ) -> (Arc<WakeSlot>, Arc<Recorder>) {
+        let slot = Arc::new(slot);
+        let recorder = Arc::new(Recorder {
+            writes: AtomicUsize::new(0),
+            slot: OnceLock::new(),
+            during_first_write,
+        });
+        recorder.slot.set(Arc::downgrade(&slot)).unwrap();
+        assert!(slot.claim(TOKEN, &(Arc::clone(&recorder) as Arc<dyn Notify>)));
+        (slot, recorder)
+    }
+
+    /// What the poller does when a batch carries the waker's event and the
+    /// caller comes back to `poll`.
+    fn deliver_and_poll_again(slot: &WakeSlot) {
+        slot.after_wait([TOKEN.0]);
+        assert_eq!(slot.before_wait(), BeforeWait::Wait);
+    }
+
+    fn writes(recorder: &Recorder) -> usize {
+        recorder.writes.load(SeqCst)
+    }
+
+    #[test]
+    fn a_wake_writes_once_and_a_wake_before_its_delivery_merges() {
+        let (slot, recorder) = claimed(WakeSlot::new(), |_| {});
+        slot.wake(&*recorder).unwrap();
+        assert_eq!(writes(&recorder), 1);
+        slot.wake(&*recorder).unwrap();
+        slot.wake(&*recorder).unwrap();
+        assert_eq!(
+            writes(&recorder),
+            1,
+            "wakes while one is pending write nothing"
+        );
+        // The merged wakes are reported by the next select.
+        assert!(matches!(slot.before_wait(), BeforeWait::Report { .. }));
+    }
+
+    #[test]
+    fn a_wake_after_a_delivery_writes_again() {
+        let (slot, recorder) = claimed(WakeSlot::new(), |_| {});
+        slot.wake(&*recorder).unwrap();
+        deliver_and_poll_again(&slot);
+        slot.wake(&*recorder).unwrap();
+        assert_eq!(writes(&recorder), 2);
+    }
+
+    #[test]
+    fn a_delivery_told_before_a_write_is_recorded_leaves_the_next_wake_writing() {
+        // The poller collects the write's event and comes back to `poll`
+        // before the waking thread records `WRITTEN`. If that late record
+        // landed, the next wake would merge into a write already delivered
+        // and the poller would sleep through it.
+        let (slot, recorder) = claimed(WakeSlot::new(), deliver_and_poll_again);
+        slot.wake(&*recorder).unwrap();
+        slot.wake(&*recorder).unwrap();
+        assert_eq!(writes(&recorder), 2, "the second wake must write");
+    }
+
+    #[test]
+    fn an_exposed_delivery_before_a_write_is_recorded_leaves_the_next_wake_writing() {
+        let (slot, recorder) = claimed(WakeSlot::always_exposed(), |slot| {
+            slot.after_wait([TOKEN.0]);
+        });
+        slot.wake(&*recorder).unwrap();
+        slot.wake(&*recorder).unwrap();
+        assert_eq!(writes(&recorder), 2, "the second wake must write");
+    }
+
+    #[test]
+    fn exposing_after_a_delivery_before_a_write_is_recorded_leaves_the_next_wake_writing() {
+        // Delivered by an unexposed batch (told later, at the next
+        // `select`), then the selector's fd is handed out: from then on
+        // only a real write wakes whoever waits on it.
+        let (slot, recorder) = claimed(WakeSlot::new(), |slot| {
+            slot.after_wait([TOKEN.0]);
+            slot.expose();
+        });
+        slot.wake(&*recorder).unwrap();
+        slot.wake(&*recorder).unwrap();
+        assert_eq!(writes(&recorder), 2, "the second wake must write");
+    }
+
+    #[test]
+    fn a_write_recorded_before_its_delivery_is_told_as_usual() {
+        // The record lands, then the batch: the next select moves
+        // `WRITTEN` to `IDLE` and the next wake writes.
+        let (slot, recorder) = claimed(WakeSlot::new(), |_| {});
+        slot.wake(&*recorder).unwrap();
+        deliver_and_poll_again(&slot);
+        deliver_and_poll_again(&slot);
+        slot.wake(&*recorder).unwrap();
+        assert_eq!(writes(&recorder), 2);
     }
 }

@@ -10,7 +10,6 @@ use crate::sys::Selector;
 use crate::{Interest, Token};
 use std::io;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 #[derive(Debug)]
@@ -20,8 +19,6 @@ pub(crate) struct Waker {
     notifier: Arc<Notifier>,
     /// Present when this waker coalesces (the selector's first waker).
     slot: Option<Arc<WakeSlot>>,
-    /// Whether recent wakes found a wake pending (a hint, see `WakeSlot`).
-    merging: AtomicBool,
 }
 
 impl Waker {
@@ -31,16 +28,12 @@ impl Waker {
         let slot = selector
             .wake_slot()
             .filter(|slot| slot.claim(token, &(Arc::clone(&notifier) as Arc<dyn Notify>)));
-        Ok(Waker {
-            notifier,
-            slot,
-            merging: AtomicBool::new(false),
-        })
+        Ok(Waker { notifier, slot })
     }
 
     pub(crate) fn wake(&self) -> io::Result<()> {
         match &self.slot {
-            Some(slot) => slot.wake(&*self.notifier, &self.merging),
+            Some(slot) => slot.wake(&*self.notifier),
             None => self.notifier.notify(),
         }
     }
