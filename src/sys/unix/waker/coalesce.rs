@@ -4,7 +4,8 @@
 //! # The states
 //!
 //! A `WakeSlot` belongs to one selector (shared by its clones) and is
-//! claimed by that selector's first `Waker`. Its `state` is one of:
+//! claimed by that selector's first `Waker`. Its `state` (the phase of a
+//! word that also counts its changes, see "Writing first") is one of:
 //!
 //! * `IDLE`: no wake outstanding. The next wake writes to the notifier
 //!   (see "Writing first").
@@ -82,9 +83,11 @@
 //! record after it fails. A write whose record failed may leave its event
 //! in the kernel while the state is `IDLE`: that event is delivered by the
 //! next wait like any other and told as above, a spurious return at worst.
-//! The change count is 62 bits wide (30 where the target has no 64-bit
-//! atomics), so it cannot come round to the word a wake read while that
-//! wake is between its read and its record.
+//! The change count is 62 bits wide, so it cannot come round to the word a
+//! wake read while that wake is between its read and its record; where the
+//! target has no 64-bit atomics it is 30 bits, and coming round would take
+//! a billion deliveries while one wake sits between its write and its
+//! record.
 //!
 //! # Exposed selectors
 //!
@@ -119,7 +122,8 @@
 //! write not yet handed out (an exposed `select` tells every delivery at
 //! once, and `expose` rewrote any `WRITTEN` it found, see above). Every
 //! transition is a compare-and-swap, so a wake that raced with `select`
-//! or `expose` retries on the state it lost to.
+//! or `expose` retries on the state it lost to (except the record of a
+//! write first, which gives up: it has written already).
 //!
 //! Claim 2: a wake after the caller received a waker event produces a new
 //! one. After a report the state is `DELIVERED` or later; after the
@@ -155,9 +159,9 @@
 //! lost (Miri's weak-memory emulation finds this within a few thousand
 //! rounds of the `no_wake_is_lost` tests, at once with release/acquire
 //! flags; x86's store buffer allows it too). So a wake that does not find
-//! `IDLE` runs a `SeqCst` fence and then reads the state again, and that
-//! read decides what it does; `select` ends every change that hands out what such
-//! a wake merged into (the `MISSED` -> `DELIVERED` of a report, the
+//! `IDLE` runs a `SeqCst` fence and then reads the state again (that read
+//! decides what it does), and `select` ends every change that hands out
+//! what such a wake merged into (the `MISSED` -> `DELIVERED` of a report, the
 //! exposed `WRITTEN` -> `IDLE` after a batch) with one. The wake's read
 //! comes before that change in the single order of `SeqCst` operations
 //! (it read an older value), so its fence precedes the poller's, and the
@@ -334,9 +338,10 @@ impl WakeSlot {
         self.wake_from(self.state.load(SeqCst), notifier)
     }
 
-    /// Moves the state on from `state` (the value last seen) to `next` of
-    /// it, by compare-and-swap, retrying from whatever value it lost to;
-    /// returns the state it moved to, or `None` once `next` says to stay.
+    /// Moves the state on from `word` (the value last seen) to `next` of
+    /// its phase, by compare-and-swap, retrying from whatever value it lost
+    /// to; returns the phase it moved to, or `None` once `next` says to
+    /// stay.
     #[inline]
     fn advance(&self, mut word: Word, next: impl Fn(u8) -> Option<u8>) -> Option<u8> {
         loop {
@@ -358,7 +363,7 @@ impl WakeSlot {
             .is_some()
     }
 
-    /// The wake protocol from an observed `state`.
+    /// The wake protocol from an observed state word, read after the fence.
     fn wake_from<N: Notify + ?Sized>(&self, state: Word, notifier: &N) -> io::Result<()> {
         let next = |state| {
             let exposed = self.exposed.load(SeqCst);
