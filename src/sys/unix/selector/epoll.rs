@@ -113,7 +113,7 @@ impl Selector {
 
     /// `select` once a `Waker` coalesces through the slot.
     fn select_with_waker(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
-        if let BeforeWait::Report { token, after_batch } = self.wake_slot.before_wait() {
+        if let BeforeWait::Report { token, after_batch } = self.wake_slot.before_wait(timeout) {
             return self.report_wake(events, token, after_batch);
         }
         let capacity = events.capacity();
@@ -401,7 +401,7 @@ mod tests {
         let BeforeWait::Report {
             token,
             after_batch: false,
-        } = selector.wake_slot.before_wait()
+        } = selector.wake_slot.before_wait(Some(Duration::ZERO))
         else {
             panic!("a missed wake must be reported, after a wait");
         };

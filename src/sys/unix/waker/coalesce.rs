@@ -36,7 +36,8 @@
 //! `select` waits for it and leaves the state alone, and `MISSED` is
 //! reported (if the kernel's event is still pending as well, the report's
 //! zero-timeout wait collects it and the report carries the one record).
-//! `DELIVERED` also becomes `IDLE` before a wait. A wait that began before
+//! `DELIVERED` also becomes `IDLE` before a wait, after lingering (below).
+//! A wait that began before
 //! any waker claimed the slot is treated like the others: a `Waker` can be
 //! created through a cloned `Registry` while the poller sleeps, and its
 //! first wake ends that very wait.
@@ -56,6 +57,30 @@
 //!
 //! Under a stream of wakes the poller thus never sleeps and the waking
 //! thread makes no system call at all: each `poll` finds `MISSED`.
+//!
+//! # Lingering after a report
+//!
+//! That holds only if the stream's next mark reaches the poller's CPU
+//! before the caller, back from the report, polls again. Between distant
+//! cores a cache line takes a few hundred nanoseconds each way (measured
+//! here: 60 ns or 400–500 ns for a round trip between this VM's two
+//! vCPUs, depending on where the host puts them), and the mark needs the
+//! reported word to cross, then its compare-and-swap to cross back; a
+//! caller that polls again at once finds `DELIVERED`, moves it to `IDLE`
+//! and blocks, and the next wake writes and wakes it: a stream of wakes
+//! then costs a sleep and a system call every few microseconds, where
+//! mio's poller, finding the eventfd written again each time, never
+//! sleeps (nbio's poller returned a third as often as mio's).
+//!
+//! So a `select` that finds `DELIVERED` first watches the word for up to
+//! [`LINGER`] (reads only, with a spin-loop hint) and acts on whatever it
+//! then reads: `MISSED` is reported at once, still `DELIVERED` becomes
+//! `IDLE` as before. Stopping the watch anywhere is as if `select` had
+//! come that much later, so every claim below holds unchanged. Only a
+//! report leads there, that is a wake that came while an earlier one was
+//! outstanding, so a lone wake never lingers; nor does a wait shorter
+//! than [`LINGER_BEFORE_WAITS_FROM`] (a zero timeout above all), and a
+//! longer wait that does may end up to one linger after its timeout.
 //!
 //! # Writing first
 //!
@@ -180,6 +205,7 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{fence, AtomicBool};
 use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
 /// A notifier the slot writes to on its waker's behalf (an eventfd or a
 /// pipe; type-erased because not every build has one).
@@ -222,6 +248,24 @@ const IDLE: u8 = 0;
 const WRITTEN: u8 = 1;
 const DELIVERED: u8 = 2;
 const MISSED: u8 = 3;
+
+/// How long `before_wait` watches a `DELIVERED` state for the next wake of
+/// a stream before it lets the poller block (see "Lingering after a
+/// report"): several times the few hundred nanoseconds a cache line takes
+/// to cross between distant cores.
+const LINGER: Duration = Duration::from_micros(2);
+/// Waits shorter than this never linger: their timing is asked for
+/// precisely (a zero timeout above all), and a linger's few microseconds
+/// would show in it.
+const LINGER_BEFORE_WAITS_FROM: Duration = Duration::from_millis(1);
+/// Reads of the state between two looks at the clock while lingering.
+const LINGER_READS_PER_CHECK: u32 = 16;
+
+/// Whether a `select` about to wait for at most `timeout` may linger.
+#[inline]
+fn may_linger(timeout: Option<Duration>) -> bool {
+    timeout.map_or(true, |t| t >= LINGER_BEFORE_WAITS_FROM)
+}
 
 /// The coalescing state shared by a `Waker` and its selector.
 #[derive(Debug)]
@@ -420,10 +464,21 @@ impl WakeSlot {
         }
     }
 
-    /// Called by `select` before waiting: whether a missed wake must be
-    /// reported, and otherwise arranges for a wake during the wait to write.
+    /// Called by `select` before waiting for at most `timeout`: whether a
+    /// missed wake must be reported, and otherwise arranges for a wake
+    /// during the wait to write. After a report it may first linger (see
+    /// "Lingering after a report").
     #[inline]
-    pub(crate) fn before_wait(&self) -> BeforeWait {
+    pub(crate) fn before_wait(&self, timeout: Option<Duration>) -> BeforeWait {
+        let mut started = None;
+        self.before_wait_lingering(may_linger(timeout), || {
+            started.get_or_insert_with(Instant::now).elapsed() >= LINGER
+        })
+    }
+
+    /// `before_wait`, lingering (if `may_linger`) until `give_up` says so.
+    #[inline]
+    fn before_wait_lingering(&self, may_linger: bool, give_up: impl FnMut() -> bool) -> BeforeWait {
         // No claim check: only a claimed waker's wakes and batches leave
         // anything but `IDLE` and `owed` unset.
         // The last batch's delivery is told now ("The poller's side").
@@ -440,7 +495,11 @@ impl WakeSlot {
             // `IDLE`, or a write whose event the kernel still holds.
             _ => None,
         };
-        if self.advance(self.state.load(SeqCst), next) != Some(DELIVERED) {
+        let mut word = self.state.load(SeqCst);
+        if may_linger && phase(word) == DELIVERED {
+            word = self.linger(word, give_up);
+        }
+        if self.advance(word, next) != Some(DELIVERED) {
             return BeforeWait::Wait;
         }
         self.settle_delivered();
@@ -449,6 +508,27 @@ impl WakeSlot {
         BeforeWait::Report {
             token: Token(self.token.load(Relaxed)),
             after_batch: owed,
+        }
+    }
+
+    /// Watches a `DELIVERED` state word for a wake to move it, until
+    /// `give_up` (asked every few reads) says to stop; returns the word
+    /// last read. Reads only, so stopping anywhere is as if `select` had
+    /// come that much later (see "Lingering after a report").
+    #[cold]
+    #[inline(never)]
+    fn linger(&self, word: Word, mut give_up: impl FnMut() -> bool) -> Word {
+        loop {
+            for _ in 0..LINGER_READS_PER_CHECK {
+                std::hint::spin_loop();
+                let now = self.state.load(Relaxed);
+                if now != word {
+                    return now;
+                }
+            }
+            if give_up() {
+                return word;
+            }
         }
     }
 
@@ -538,7 +618,7 @@ mod tests {
     //! play the poller's part in the middle of one (between a write first
     //! and its record), the one window the selector tests cannot stop in.
 
-    use super::{BeforeWait, Notify, WakeSlot};
+    use super::{may_linger, BeforeWait, Notify, WakeSlot};
     use crate::Token;
     use std::io;
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
@@ -590,7 +670,7 @@ mod tests {
     /// caller comes back to `poll`.
     fn deliver_and_poll_again(slot: &WakeSlot) {
         slot.after_wait([TOKEN.0]);
-        assert_eq!(slot.before_wait(), BeforeWait::Wait);
+        assert_eq!(slot.before_wait(None), BeforeWait::Wait);
     }
 
     fn writes(recorder: &Recorder) -> usize {
@@ -610,7 +690,7 @@ mod tests {
             "wakes while one is pending write nothing"
         );
         // The merged wakes are reported by the next select.
-        assert!(matches!(slot.before_wait(), BeforeWait::Report { .. }));
+        assert!(matches!(slot.before_wait(None), BeforeWait::Report { .. }));
     }
 
     #[test]
@@ -668,5 +748,78 @@ mod tests {
         deliver_and_poll_again(&slot);
         slot.wake(&*recorder).unwrap();
         assert_eq!(writes(&recorder), 2);
+    }
+
+    /// A slot whose last delivery was a report, no wake since: the wake
+    /// after the first write and its delivery is missed, then reported.
+    fn just_reported() -> (Arc<WakeSlot>, Arc<Recorder>) {
+        let (slot, recorder) = claimed(WakeSlot::new(), |_| {});
+        slot.wake(&*recorder).unwrap();
+        slot.after_wait([TOKEN.0]);
+        slot.wake(&*recorder).unwrap();
+        assert!(matches!(slot.before_wait(None), BeforeWait::Report { .. }));
+        assert_eq!(writes(&recorder), 1);
+        (slot, recorder)
+    }
+
+    #[test]
+    fn a_wake_while_the_poller_lingers_after_a_report_is_reported_without_a_write() {
+        // The wake lands while `select` lingers (here: when it first looks
+        // at the clock), as the next wake of a stream does when its mark
+        // takes longer to cross CPUs than the caller takes to poll again.
+        let (slot, recorder) = just_reported();
+        let mut looks = 0;
+        let decision = slot.before_wait_lingering(true, || {
+            looks += 1;
+            if looks == 1 {
+                slot.wake(&*recorder).unwrap();
+            }
+            looks > 1
+        });
+        assert!(
+            matches!(decision, BeforeWait::Report { .. }),
+            "the wake must be reported, not waited for: {decision:?}"
+        );
+        assert_eq!(writes(&recorder), 1, "no write for a wake reported");
+    }
+
+    #[test]
+    fn a_linger_that_sees_no_wake_lets_the_poller_block_and_the_next_wake_writes() {
+        let (slot, recorder) = just_reported();
+        let mut looks = 0;
+        let decision = slot.before_wait_lingering(true, || {
+            looks += 1;
+            true
+        });
+        assert_eq!(decision, BeforeWait::Wait);
+        assert_eq!(looks, 1, "gave up at the first look at the clock");
+        slot.wake(&*recorder).unwrap();
+        assert_eq!(writes(&recorder), 2, "a wake during the wait must write");
+    }
+
+    #[test]
+    fn a_select_that_may_not_linger_waits_at_once() {
+        let (slot, recorder) = just_reported();
+        let decision = slot.before_wait_lingering(false, || panic!("lingered"));
+        assert_eq!(decision, BeforeWait::Wait);
+        slot.wake(&*recorder).unwrap();
+        assert_eq!(writes(&recorder), 2);
+    }
+
+    #[test]
+    fn only_waits_of_a_millisecond_or_more_linger() {
+        use std::time::Duration;
+        assert!(may_linger(None));
+        assert!(may_linger(Some(Duration::from_millis(1))));
+        assert!(may_linger(Some(Duration::from_secs(10))));
+        assert!(!may_linger(Some(Duration::ZERO)));
+        assert!(!may_linger(Some(Duration::from_micros(999))));
+    }
+
+    #[test]
+    fn a_linger_gives_up_on_its_own() {
+        // The real clock: a report with no wake after it still waits.
+        let (slot, _recorder) = just_reported();
+        assert_eq!(slot.before_wait(None), BeforeWait::Wait);
     }
 }
