@@ -470,15 +470,17 @@ impl WakeSlot {
     /// "Lingering after a report").
     #[inline]
     pub(crate) fn before_wait(&self, timeout: Option<Duration>) -> BeforeWait {
-        let mut started = None;
-        self.before_wait_lingering(may_linger(timeout), || {
-            started.get_or_insert_with(Instant::now).elapsed() >= LINGER
-        })
+        self.before_wait_lingering(timeout, |since: Instant| since.elapsed() >= LINGER)
     }
 
-    /// `before_wait`, lingering (if `may_linger`) until `give_up` says so.
+    /// `before_wait`, lingering (if `timeout` allows) until `give_up`,
+    /// given when the linger began, says so.
     #[inline]
-    fn before_wait_lingering(&self, may_linger: bool, give_up: impl FnMut() -> bool) -> BeforeWait {
+    fn before_wait_lingering(
+        &self,
+        timeout: Option<Duration>,
+        give_up: impl FnMut(Instant) -> bool,
+    ) -> BeforeWait {
         // No claim check: only a claimed waker's wakes and batches leave
         // anything but `IDLE` and `owed` unset.
         // The last batch's delivery is told now ("The poller's side").
@@ -496,7 +498,7 @@ impl WakeSlot {
             _ => None,
         };
         let mut word = self.state.load(SeqCst);
-        if may_linger && phase(word) == DELIVERED {
+        if phase(word) == DELIVERED && may_linger(timeout) {
             word = self.linger(word, give_up);
         }
         if self.advance(word, next) != Some(DELIVERED) {
@@ -512,12 +514,14 @@ impl WakeSlot {
     }
 
     /// Watches a `DELIVERED` state word for a wake to move it, until
-    /// `give_up` (asked every few reads) says to stop; returns the word
+    /// `give_up` (asked every few reads, given when the watch began) says
+    /// to stop; returns the word
     /// last read. Reads only, so stopping anywhere is as if `select` had
     /// come that much later (see "Lingering after a report").
     #[cold]
     #[inline(never)]
-    fn linger(&self, word: Word, mut give_up: impl FnMut() -> bool) -> Word {
+    fn linger(&self, word: Word, mut give_up: impl FnMut(Instant) -> bool) -> Word {
+        let since = Instant::now();
         loop {
             for _ in 0..LINGER_READS_PER_CHECK {
                 std::hint::spin_loop();
@@ -526,7 +530,7 @@ impl WakeSlot {
                     return now;
                 }
             }
-            if give_up() {
+            if give_up(since) {
                 return word;
             }
         }
@@ -623,6 +627,7 @@ mod tests {
     use std::io;
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
     use std::sync::{Arc, OnceLock, Weak};
+    use std::time::Duration;
 
     const TOKEN: Token = Token(7);
 
@@ -769,7 +774,7 @@ mod tests {
         // takes longer to cross CPUs than the caller takes to poll again.
         let (slot, recorder) = just_reported();
         let mut looks = 0;
-        let decision = slot.before_wait_lingering(true, || {
+        let decision = slot.before_wait_lingering(None, |_| {
             looks += 1;
             if looks == 1 {
                 slot.wake(&*recorder).unwrap();
@@ -787,7 +792,7 @@ mod tests {
     fn a_linger_that_sees_no_wake_lets_the_poller_block_and_the_next_wake_writes() {
         let (slot, recorder) = just_reported();
         let mut looks = 0;
-        let decision = slot.before_wait_lingering(true, || {
+        let decision = slot.before_wait_lingering(None, |_| {
             looks += 1;
             true
         });
@@ -798,9 +803,9 @@ mod tests {
     }
 
     #[test]
-    fn a_select_that_may_not_linger_waits_at_once() {
+    fn a_zero_timeout_select_does_not_linger() {
         let (slot, recorder) = just_reported();
-        let decision = slot.before_wait_lingering(false, || panic!("lingered"));
+        let decision = slot.before_wait_lingering(Some(Duration::ZERO), |_| panic!("lingered"));
         assert_eq!(decision, BeforeWait::Wait);
         slot.wake(&*recorder).unwrap();
         assert_eq!(writes(&recorder), 2);
@@ -808,7 +813,6 @@ mod tests {
 
     #[test]
     fn only_waits_of_a_millisecond_or_more_linger() {
-        use std::time::Duration;
         assert!(may_linger(None));
         assert!(may_linger(Some(Duration::from_millis(1))));
         assert!(may_linger(Some(Duration::from_secs(10))));
