@@ -114,7 +114,12 @@
 //! produce a single event, so the event means "look at your queue", never
 //! "one item arrived". nbio makes that cheap: a wake while one is already
 //! pending makes no system call at all, and a wake after the loop has
-//! received the previous wake event always produces a new one.
+//! received the previous wake event always produces a new one. On Linux and
+//! Android, when `poll` has just reported such a merged wake, the next
+//! `poll` (with no timeout, or one of 1 ms or more) first watches for up to
+//! 2 µs for a further wake, so that a thread waking in a loop keeps the
+//! poller busy rather than asleep; such a wait may end up to 2 µs after its
+//! timeout.
 //!
 //! ```
 //! # #[cfg(feature = "os-poll")]
