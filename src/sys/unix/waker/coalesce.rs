@@ -37,10 +37,9 @@
 //! reported (if the kernel's event is still pending as well, the report's
 //! zero-timeout wait collects it and the report carries the one record).
 //! `DELIVERED` also becomes `IDLE` before a wait, after lingering (below).
-//! A wait that began before
-//! any waker claimed the slot is treated like the others: a `Waker` can be
-//! created through a cloned `Registry` while the poller sleeps, and its
-//! first wake ends that very wait.
+//! A wait that began before any waker claimed the slot is treated like the
+//! others: a `Waker` can be created through a cloned `Registry` while the
+//! poller sleeps, and its first wake ends that very wait.
 //!
 //! Why not tell the state at once, when the batch comes back? The state's
 //! cache line was last written by the waking thread, so any access to it
@@ -515,9 +514,9 @@ impl WakeSlot {
 
     /// Watches a `DELIVERED` state word for a wake to move it, until
     /// `give_up` (asked every few reads, given when the watch began) says
-    /// to stop; returns the word
-    /// last read. Reads only, so stopping anywhere is as if `select` had
-    /// come that much later (see "Lingering after a report").
+    /// to stop; returns the word last read. Reads only, so stopping
+    /// anywhere is as if `select` had come that much later (see "Lingering
+    /// after a report").
     #[cold]
     #[inline(never)]
     fn linger(&self, word: Word, mut give_up: impl FnMut(Instant) -> bool) -> Word {
