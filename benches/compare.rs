@@ -26,7 +26,9 @@
 //! * **Wake storm**: a thread (CPU 1) calls `wake()` in a tight loop while
 //!   another (CPU 0) polls. Wakes per CPU-second of the waking thread, its
 //!   `write` system calls per wake (`/proc/thread-self/io`, `syscw`), and how
-//!   often the poller returned per second.
+//!   often the poller returned per second. Each run starts after 32 wakes
+//!   delivered one at a time, so nbio's waker starts it writing for every
+//!   wake and must return to coalescing under the storm.
 //! * **Registration churn**: `register` + `reregister` + `deregister` of one
 //!   TCP stream. µs per triple.
 //! * **Idle sources**: the 1-byte ping-pong over a Unix stream pair with 100
@@ -799,9 +801,17 @@ mod linux {
 
     /// Start line and stop flag of a wake storm.
     struct Storm {
+        /// Prelude wakes the poller has returned for (see `prelude`).
+        calm: AtomicU64,
         start: Barrier,
         stop: AtomicBool,
     }
+
+    /// Wakes delivered one at a time before a storm starts: nbio's waker
+    /// then writes for every wake (its `PLAIN` phase) and must find its
+    /// way back to coalescing under the storm, which is what a storm that
+    /// breaks a calm spell costs. Twice the calm deliveries it takes.
+    const STORM_PRELUDE: u64 = 32;
 
     /// What the waking thread of a storm measured.
     struct StormWaker {
@@ -813,6 +823,7 @@ mod linux {
     impl Storm {
         fn new() -> Storm {
             Storm {
+                calm: AtomicU64::new(0),
                 // The waking thread, the polling thread and the timer.
                 start: Barrier::new(3),
                 stop: AtomicBool::new(false),
@@ -822,8 +833,10 @@ mod linux {
         /// Waking side: wakes as fast as possible until stopped, then once
         /// more so the poller sees the stop flag.
         fn hammer(&self, wake: impl Fn() -> io::Result<()>) -> io::Result<StormWaker> {
+            let prelude = self.prelude(&wake);
             let writes_before = thread_write_syscalls();
             self.start.wait();
+            prelude?;
             let cpu_before = thread_cpu_time();
             let mut wakes = 0u64;
             let mut result = Ok(());
@@ -845,13 +858,41 @@ mod linux {
             })
         }
 
-        /// Polling side: counts `poll` returns until it sees the stop flag.
-        /// Returns (returns, time spent).
+        /// Waking side, before the start line: [`STORM_PRELUDE`] wakes,
+        /// each after the poller has returned for the one before and had
+        /// [`WAKE_GAP`] to block again.
+        fn prelude(&self, wake: &impl Fn() -> io::Result<()>) -> io::Result<()> {
+            for seq in 1..=STORM_PRELUDE {
+                spin_for(WAKE_GAP);
+                wake()?;
+                let deadline = Instant::now() + DEADLINE;
+                while self.calm.load(Ordering::Acquire) < seq {
+                    if Instant::now() > deadline {
+                        return Err(timed_out("wake storm: prelude"));
+                    }
+                    std::hint::spin_loop();
+                }
+            }
+            Ok(())
+        }
+
+        /// Polling side: returns for the prelude's wakes, then counts `poll`
+        /// returns until it sees the stop flag. Returns (returns, time
+        /// spent).
         fn count_returns(
             &self,
             mut poll_once: impl FnMut() -> io::Result<()>,
         ) -> io::Result<(u64, Duration)> {
+            let mut prelude = Ok(());
+            for seq in 1..=STORM_PRELUDE {
+                prelude = poll_once();
+                if prelude.is_err() {
+                    break;
+                }
+                self.calm.store(seq, Ordering::Release);
+            }
             self.start.wait();
+            prelude?;
             let start = Instant::now();
             let mut returns = 0u64;
             loop {

@@ -420,6 +420,47 @@ fn a_wake_while_one_is_pending_makes_no_system_call() {
     }
 }
 
+/// Wakes that come one at a time, each delivered before the next (and
+/// the poller back in `poll` before the next comes), stop
+/// coalescing (each writes, as mio's do, and nothing is read from the
+/// poller's side first); a burst after that is bounded: once the writes
+/// outnumber the deliveries by 32, wakes coalesce again (see
+/// `src/sys/unix/waker/coalesce.rs`, "Wakes one at a time").
+#[test]
+fn a_burst_after_a_calm_spell_makes_a_bounded_number_of_writes() {
+    use nbio::{Events, Poll, Waker};
+    if thread_write_calls().is_none() {
+        println!("SKIPPED: /proc/thread-self/io is not available");
+        return;
+    }
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let waker = Waker::new(poll.registry(), WAKER).unwrap();
+    let before = thread_write_calls().unwrap();
+    for _ in 0..64 {
+        waker.wake().unwrap();
+        poll.poll(&mut events, Some(Duration::from_secs(10)))
+            .unwrap();
+        assert!(events.iter().any(|e| e.token() == WAKER), "{events:?}");
+        // Back in `poll` before the next wake, as a poller that waits for
+        // it would be.
+        poll.poll(&mut events, Some(Duration::ZERO)).unwrap();
+        assert!(events.is_empty(), "{events:?}");
+    }
+    let calm = thread_write_calls().unwrap() - before;
+    assert_eq!(calm, 64, "each wake after a delivery writes once");
+    let writes = wake_round(&mut poll, &mut events, &waker);
+    // poll(2)'s waker keeps its own pending flag: one write.
+    let min = if cfg!(nbio_force_poll) { 1 } else { 2 };
+    assert!(
+        (min..=33).contains(&writes),
+        "1,000 wakes after a calm spell made {writes} writes"
+    );
+    // Coalescing again: the next burst makes at most one write.
+    let writes = wake_round(&mut poll, &mut events, &waker);
+    assert!(writes <= 1, "the next 1,000 wakes made {writes} writes");
+}
+
 #[test]
 fn a_blocked_poller_is_woken_by_one_write() {
     use nbio::{Events, Poll, Waker};

@@ -283,6 +283,11 @@ fn debug_is_implemented() {
 /// consumer has seen an event after that point. A lost wake leaves the
 /// consumer waiting and fails the round at its deadline.
 fn no_wake_is_lost(expose_fd: bool, capacity: usize) {
+    no_wake_is_lost_with(expose_fd, capacity, |round| 1 + round % 3);
+}
+
+/// `no_wake_is_lost` with `wakes_in_round(round)` wakes in each round.
+fn no_wake_is_lost_with(expose_fd: bool, capacity: usize, wakes_in_round: fn(usize) -> usize) {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     const ROUNDS: usize = if cfg!(miri) {
         5_000
@@ -311,7 +316,7 @@ fn no_wake_is_lost(expose_fd: bool, capacity: usize) {
         thread::spawn(move || {
             for round in 1..=ROUNDS {
                 requested.store(round, Ordering::SeqCst);
-                for _ in 0..1 + round % 3 {
+                for _ in 0..wakes_in_round(round) {
                     waker.wake().unwrap();
                 }
                 let end = Instant::now() + DEADLINE;
@@ -356,6 +361,86 @@ fn no_wake_is_lost_with_room_for_one_event() {
 #[test]
 fn no_wake_is_lost_with_the_fd_exposed() {
     no_wake_is_lost(true, 8);
+}
+
+/// Calm spells (one wake a round, each delivered and the poller back in
+/// `poll` before the next, after which every wake writes) broken by bursts
+/// of wakes while the poller is away from `poll` (after which wakes
+/// coalesce again), so the waker switches between the two hundreds of
+/// times; every round must still be seen. The gap before a calm wake only
+/// makes calm rounds likely: the test holds whatever the timing.
+#[test]
+fn no_wake_is_lost_across_calm_spells_and_bursts() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    const ROUNDS: usize = if cfg!(miri) { 400 } else { 20_000 };
+    const BURST_EVERY: usize = 40;
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let waker = Arc::new(Waker::new(poll.registry(), Token(7)).unwrap());
+    let requested = Arc::new(AtomicUsize::new(0));
+    let acked = Arc::new(AtomicUsize::new(0));
+    // The producer asks the consumer to stay out of `poll` (`hold`); the
+    // consumer says it has (`held`).
+    let hold = Arc::new(AtomicBool::new(false));
+    let held = Arc::new(AtomicBool::new(false));
+
+    let producer = {
+        let (waker, requested, acked) = (
+            Arc::clone(&waker),
+            Arc::clone(&requested),
+            Arc::clone(&acked),
+        );
+        let (hold, held) = (Arc::clone(&hold), Arc::clone(&held));
+        thread::spawn(move || {
+            let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+                let end = Instant::now() + DEADLINE;
+                while !done() {
+                    assert!(Instant::now() < end, "{what}");
+                    thread::yield_now();
+                }
+            };
+            for round in 1..=ROUNDS {
+                if round % BURST_EVERY == 0 {
+                    hold.store(true, SeqCst);
+                    wait_for("the consumer never held", &|| held.load(SeqCst));
+                    requested.store(round, SeqCst);
+                    for _ in 0..100 {
+                        waker.wake().unwrap();
+                    }
+                    hold.store(false, SeqCst);
+                } else {
+                    let gap = Instant::now() + Duration::from_micros(20);
+                    while Instant::now() < gap {
+                        std::hint::spin_loop();
+                    }
+                    requested.store(round, SeqCst);
+                    waker.wake().unwrap();
+                }
+                wait_for(&format!("wake of round {round} was lost"), &|| {
+                    acked.load(SeqCst) >= round
+                });
+            }
+        })
+    };
+
+    let end = Instant::now() + DEADLINE * 6;
+    while acked.load(SeqCst) < ROUNDS && !producer.is_finished() {
+        assert!(Instant::now() < end, "stress test did not finish in time");
+        if hold.load(SeqCst) {
+            held.store(true, SeqCst);
+            while hold.load(SeqCst) && !producer.is_finished() {
+                thread::yield_now();
+            }
+            held.store(false, SeqCst);
+        }
+        poll.poll(&mut events, Some(Duration::from_millis(1)))
+            .unwrap();
+        if events.iter().any(|e| e.token() == Token(7)) {
+            acked.store(requested.load(SeqCst), SeqCst);
+        }
+    }
+    producer.join().expect("producer failed");
+    assert_eq!(acked.load(SeqCst), ROUNDS);
 }
 
 /// Hands out the selector's fd where there is one.

@@ -1,5 +1,7 @@
 //! Wake coalescing: `Waker::wake` makes a system call only when the poller
-//! could otherwise miss the wake.
+//! could otherwise miss the wake, except while wakes come one at a time
+//! (each delivered before the next), when every wake writes as mio's do
+//! (`PLAIN`, see "Wakes one at a time").
 //!
 //! # The states
 //!
@@ -21,12 +23,16 @@
 //!   wait for anything else that is ready, unless the previous `select`
 //!   has just collected the kernel's events) and moves to `DELIVERED`.
 //!   Further wakes merge.
+//! * `PLAIN`: wakes have been coming one at a time. Every wake writes and
+//!   nothing is outstanding; `select` tells nothing (see "Wakes one at a
+//!   time").
 //!
 //! # The poller's side
 //!
 //! A batch carrying the waker's token (the kernel's event for a write)
-//! does not touch `state`: `select` only sets `owed`, a flag on a cache line
-//! of its own that no other thread reads, and returns. The state is told
+//! does not touch `state`: `select` only sets `owed`, a flag no other
+//! thread reads, on the read-mostly line of the slot that `select` has
+//! just read to find the waker's token, and returns. The state is told
 //! at the *next* `select`, before it waits: with `owed` set, `WRITTEN` (the
 //! delivered write, no wake since) and `DELIVERED` become `IDLE`, so that a
 //! wake during the coming wait writes and wakes it, and `IDLE` is told
@@ -56,6 +62,51 @@
 //!
 //! Under a stream of wakes the poller thus never sleeps and the waking
 //! thread makes no system call at all: each `poll` finds `MISSED`.
+//!
+//! # Wakes one at a time
+//!
+//! Coalescing has a price even when nothing merges. To skip its system
+//! call a wake must learn whether the previous one was delivered, so it
+//! reads `state`, and a poller that blocks has just written that line
+//! (`IDLE`): the read waits for the line to cross from the poller's CPU,
+//! on the path from the wake to `poll` returning. When each wake is
+//! delivered before the next (a `Waker` that interrupts a sleeping event
+//! loop now and then, as tokio's driver uses it: its own unpark already
+//! merges wakes), nothing ever merges and that crossing is all coalescing
+//! adds: measured between this VM's distant vCPUs, wake latency 1–2 %
+//! behind mio's (`BENCHMARKS.md`).
+//!
+//! So the slot watches for that pattern. A *calm delivery* is a `select`
+//! with `owed` set that tells `WRITTEN` or `IDLE`: one write, delivered,
+//! and no wake merged into it. After [`CALM_DELIVERIES_BEFORE_PLAIN`] of
+//! them in a row (a report, or the `DELIVERED` after one, starts the count
+//! again), that `select` moves its just-told `IDLE` on to `PLAIN`. In
+//! `PLAIN` a wake that reads `PLAIN` writes, and only then (off the path
+//! to the poller) counts itself in `wakes`, a line only waking threads
+//! write; `select` writes nothing before it waits, so the line the wake
+//! reads stays in its CPU's cache. It counts its deliveries instead and
+//! adds them to `credit` [`DELIVERIES_CREDITED_TOGETHER`] at a time (a
+//! line the wakes read after their write, so it crosses once per that
+//! many deliveries).
+//!
+//! A stream of wakes ends `PLAIN`: once a wake finds `wakes` ahead of
+//! `credit` by [`MERGED_WRITES_BEFORE_COALESCING`] (writes the kernel
+//! merged into an event already pending, give or take the deliveries not
+//! yet credited), it moves the state from the `PLAIN` it read to `IDLE`,
+//! and coalescing resumes: the next wake writes, the ones after it mark.
+//! A burst that begins in `PLAIN` thus costs at most that many writes
+//! (plus one per waking thread caught mid-write) beyond those coalescing
+//! would make, where mio writes for every wake; that is the one place
+//! where a wake writes while another is pending. The storm benchmark
+//! starts each run from `PLAIN` so that this is measured.
+//!
+//! Both moves are compare-and-swaps on the state word, so nothing else
+//! changes: `PLAIN` is entered only from an `IDLE` its `select` has just
+//! told (a write first in flight then fails its record, as after any
+//! tell), and left only for `IDLE`. A wake that read another phase and
+//! finds `PLAIN` after its fence (the poller moved in between) writes.
+//! `expose` leaves `PLAIN` alone and an exposed batch tells nothing in it:
+//! every wake writes, which is all exposure needs.
 //!
 //! # Lingering after a report
 //!
@@ -139,6 +190,9 @@
 //!
 //! # Why no wake is lost
 //!
+//! In `PLAIN` every wake writes, so the claims below are about the other
+//! phases.
+//!
 //! Claim 1: a wake that makes no system call is merged into an event the
 //! caller has yet to receive. Unexposed, it moved `WRITTEN` or `DELIVERED`
 //! to `MISSED`, or found `MISSED`: the next `select` reports it, with or
@@ -198,11 +252,12 @@
 //! mio leaves unspecified, and debug builds reject) always writes.
 
 use crate::Token;
+use std::cell::Cell;
 use std::io;
 use std::panic::{RefUnwindSafe, UnwindSafe};
-use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{fence, AtomicBool};
+use std::sync::atomic::{AtomicU32, AtomicUsize};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -228,7 +283,9 @@ type Word = u64;
 #[cfg(not(target_has_atomic = "64"))]
 type Word = u32;
 
-const PHASE_BITS: Word = 0b11;
+const PHASE_BITS: Word = 0b111;
+/// One change in the count above the phase.
+const UNIT: Word = PHASE_BITS + 1;
 
 /// The phase of a state word.
 #[inline]
@@ -240,13 +297,25 @@ fn phase(word: Word) -> u8 {
 /// told again, `to` the same): one more change counted.
 #[inline]
 fn moved(word: Word, to: u8) -> Word {
-    (word & !PHASE_BITS).wrapping_add(PHASE_BITS + 1) | Word::from(to)
+    (word & !PHASE_BITS).wrapping_add(UNIT) | Word::from(to)
 }
 
 const IDLE: u8 = 0;
 const WRITTEN: u8 = 1;
 const DELIVERED: u8 = 2;
 const MISSED: u8 = 3;
+const PLAIN: u8 = 4;
+
+/// Deliveries in a row, each of one write that no wake merged into, after
+/// which the slot lets every wake write (see "Wakes one at a time").
+const CALM_DELIVERIES_BEFORE_PLAIN: u32 = 16;
+/// Deliveries in `PLAIN` that the poller counts before it credits them
+/// to the wakes all at once (a write to a line the waking threads read).
+const DELIVERIES_CREDITED_TOGETHER: u32 = 16;
+/// Wakes in `PLAIN` beyond the deliveries credited to them (wakes the
+/// kernel merged into an event already pending, give or take the
+/// deliveries not yet credited), after which the slot coalesces again.
+const MERGED_WRITES_BEFORE_COALESCING: Word = 2 * DELIVERIES_CREDITED_TOGETHER as Word;
 
 /// How long `before_wait` watches a `DELIVERED` state for the next wake of
 /// a stream before it lets the poller block (see "Lingering after a
@@ -281,11 +350,33 @@ pub(crate) struct WakeSlot {
     /// Written by both threads on every wake cycle, so on a cache line of
     /// its own: the fields above are read-mostly.
     state: OwnLine<StateWord>,
+    /// Only `select` uses these (one at a time: `Poll::poll` takes
+    /// `&mut self`). They share the read-mostly line above, which `select`
+    /// reads after every wait anyway: returning from a wait, the poller
+    /// finds its caches cold, and one more line to fetch there showed in
+    /// the wake latency (see "Wakes one at a time").
+    poller: PollerSide,
+    /// In `PLAIN`, how many wakes wrote: counted by the waking threads
+    /// after their write, on a line of its own that `select` reads only
+    /// when it enters `PLAIN`.
+    wakes: OwnLine<StateWord>,
+    /// In `PLAIN`, what `wakes` is measured against: its value when the
+    /// slot entered `PLAIN` plus the deliveries credited since. Written by
+    /// `select` every [`DELIVERIES_CREDITED_TOGETHER`] deliveries, read by
+    /// wakes after their write.
+    credit: OwnLine<StateWord>,
+}
+
+/// The slot's fields that only `select` uses.
+#[derive(Debug)]
+struct PollerSide {
     /// A batch carried the waker's token and `state` has not been told yet
-    /// (see "The poller's side"). Only `select` uses it (one at a time:
-    /// `Poll::poll` takes `&mut self`), on a line of its own so the waking
-    /// thread never has to fetch it.
-    owed: OwnLine<AtomicBool>,
+    /// (see "The poller's side").
+    owed: AtomicBool,
+    /// Calm deliveries in a row (see "Wakes one at a time").
+    calm: AtomicU32,
+    /// Deliveries in `PLAIN` not yet added to `credit`.
+    uncredited: AtomicU32,
 }
 
 /// A value alone on its cache line.
@@ -325,7 +416,13 @@ impl WakeSlot {
             claimed: AtomicBool::new(false),
             exposed: AtomicBool::new(false),
             state: OwnLine(StateWord::new(IDLE as Word)),
-            owed: OwnLine(AtomicBool::new(false)),
+            poller: PollerSide {
+                owed: AtomicBool::new(false),
+                calm: AtomicU32::new(0),
+                uncredited: AtomicU32::new(0),
+            },
+            wakes: OwnLine(StateWord::new(0)),
+            credit: OwnLine(StateWord::new(0)),
         }
     }
 
@@ -364,6 +461,9 @@ impl WakeSlot {
         // compare-and-swap ahead of the system call. Reading first also
         // keeps the line shared with the poller while wakes merge.
         let seen = self.state.load(Acquire);
+        if phase(seen) == PLAIN {
+            return self.wake_plain(seen, notifier);
+        }
         if phase(seen) == IDLE {
             let res = notifier.notify();
             if res.is_ok() {
@@ -379,6 +479,36 @@ impl WakeSlot {
         // the state is read, against the fence that ends a delivery.
         fence(SeqCst);
         self.wake_from(self.state.load(SeqCst), notifier)
+    }
+
+    /// A wake that read `seen`, in `PLAIN`: writes, then counts itself
+    /// (after the system call, off the path to the poller) and, once the
+    /// wakes outnumber the deliveries credited by
+    /// [`MERGED_WRITES_BEFORE_COALESCING`], returns the slot to coalescing
+    /// (see "Wakes one at a time").
+    #[inline]
+    fn wake_plain<N: Notify + ?Sized>(&self, seen: Word, notifier: &N) -> io::Result<()> {
+        let res = notifier.notify();
+        if res.is_ok() {
+            let wakes = self.wakes.fetch_add(1, Relaxed).wrapping_add(1);
+            let merged = wakes.wrapping_sub(self.credit.load(Relaxed));
+            // A credit ahead of the count (a delivery credited before its
+            // wake counted itself) wraps round to a huge value: no storm.
+            if (MERGED_WRITES_BEFORE_COALESCING..=Word::MAX >> 1).contains(&merged) {
+                self.coalesce_again(seen);
+            }
+        }
+        res
+    }
+
+    /// Leaves `PLAIN` for `IDLE`, if `word` (a `PLAIN` word) is still the
+    /// state: the next wake writes, and the ones after it merge.
+    #[cold]
+    #[inline(never)]
+    fn coalesce_again(&self, word: Word) {
+        let _ = self
+            .state
+            .compare_exchange(word, moved(word, IDLE), SeqCst, Relaxed);
     }
 
     /// Moves the state on from `word` (the value last seen) to `next` of
@@ -411,6 +541,9 @@ impl WakeSlot {
         let next = |state| {
             let exposed = self.exposed.load(SeqCst);
             match state {
+                // Every wake writes (this one, caught between a read and
+                // the poller's move to `PLAIN`, is not counted in `wakes`).
+                PLAIN => Some(PLAIN),
                 // Merged into an event still to be delivered: exposed, a
                 // `WRITTEN` write has not been handed out (claim 1);
                 // unexposed, a `MISSED` is reported by the next `select`.
@@ -432,6 +565,7 @@ impl WakeSlot {
                 }
                 Ok(())
             }
+            // `WRITTEN`, or `PLAIN`.
             Some(_) => self.write(notifier),
         }
     }
@@ -483,24 +617,60 @@ impl WakeSlot {
         // No claim check: only a claimed waker's wakes and batches leave
         // anything but `IDLE` and `owed` unset.
         // The last batch's delivery is told now ("The poller's side").
-        let owed = self.owed.load(Relaxed);
+        let poller = &self.poller;
+        let owed = poller.owed.load(Relaxed);
         if owed {
-            self.owed.store(false, Relaxed);
+            poller.owed.store(false, Relaxed);
         }
-        let next = |state| match state {
-            MISSED => Some(DELIVERED),
-            DELIVERED => Some(IDLE),
-            // The delivered write, no wake since; or (`IDLE`) a write first
-            // whose record may still land: told, so that it fails.
-            WRITTEN | IDLE if owed => Some(IDLE),
-            // `IDLE`, or a write whose event the kernel still holds.
-            _ => None,
-        };
         let mut word = self.state.load(SeqCst);
+        if phase(word) == PLAIN {
+            // Every wake writes: nothing to tell, only a delivery to credit.
+            if owed {
+                let uncredited = poller.uncredited.load(Relaxed) + 1;
+                if uncredited < DELIVERIES_CREDITED_TOGETHER {
+                    poller.uncredited.store(uncredited, Relaxed);
+                } else {
+                    poller.uncredited.store(0, Relaxed);
+                    let credit = self.credit.load(Relaxed);
+                    self.credit
+                        .store(credit.wrapping_add(Word::from(uncredited)), Relaxed);
+                }
+            }
+            return BeforeWait::Wait;
+        }
+        let found = Cell::new(IDLE);
+        let next = |state| {
+            found.set(state);
+            match state {
+                MISSED => Some(DELIVERED),
+                DELIVERED => Some(IDLE),
+                // The delivered write, no wake since; or (`IDLE`) a write
+                // first whose record may still land: told, so that it fails.
+                WRITTEN | IDLE if owed => Some(IDLE),
+                // `IDLE`, or a write whose event the kernel still holds.
+                _ => None,
+            }
+        };
         if phase(word) == DELIVERED && may_linger(timeout) {
             word = self.linger(word, give_up);
         }
-        if self.advance(word, next) != Some(DELIVERED) {
+        let to = self.advance(word, next);
+        if to == Some(IDLE) && matches!(found.get(), WRITTEN | IDLE) {
+            // A calm delivery: one write, no wake merged into it.
+            let calm = poller.calm.load(Relaxed) + 1;
+            if calm < CALM_DELIVERIES_BEFORE_PLAIN {
+                poller.calm.store(calm, Relaxed);
+            } else {
+                poller.calm.store(0, Relaxed);
+                self.enter_plain();
+            }
+        } else if to.is_some() && poller.calm.load(Relaxed) != 0 {
+            // A report, or the `DELIVERED` after one: wakes merged. (Not
+            // stored when already 0: wakes under a stream read `exposed`,
+            // on the same line.)
+            poller.calm.store(0, Relaxed);
+        }
+        if to != Some(DELIVERED) {
             return BeforeWait::Wait;
         }
         self.settle_delivered();
@@ -510,6 +680,23 @@ impl WakeSlot {
             token: Token(self.token.load(Relaxed)),
             after_batch: owed,
         }
+    }
+
+    /// Moves a just-told `IDLE` to `PLAIN`, after setting the credit that
+    /// the wakes in `PLAIN` count against; stays if a wake moved it first.
+    #[cold]
+    #[inline(never)]
+    fn enter_plain(&self) {
+        let word = self.state.load(Relaxed);
+        if phase(word) != IDLE {
+            return;
+        }
+        self.poller.uncredited.store(0, Relaxed);
+        // Published by the compare-and-swap, which wakes acquire.
+        self.credit.store(self.wakes.load(Relaxed), Relaxed);
+        let _ = self
+            .state
+            .compare_exchange(word, moved(word, PLAIN), SeqCst, Relaxed);
     }
 
     /// Watches a `DELIVERED` state word for a wake to move it, until
@@ -578,7 +765,7 @@ impl WakeSlot {
             fence(SeqCst);
         } else {
             // Told by the next `select` ("The poller's side").
-            self.owed.store(true, Relaxed);
+            self.poller.owed.store(true, Relaxed);
         }
     }
 
@@ -598,6 +785,8 @@ impl WakeSlot {
             return;
         }
         let next = |state| match state {
+            // Every wake writes already.
+            PLAIN => None,
             // Told again: a write first may be recording a write that an
             // unexposed batch delivered (`owed`), which a wake would now
             // merge into; its record fails.
@@ -621,7 +810,10 @@ mod tests {
     //! play the poller's part in the middle of one (between a write first
     //! and its record), the one window the selector tests cannot stop in.
 
-    use super::{may_linger, BeforeWait, Notify, WakeSlot};
+    use super::{
+        may_linger, BeforeWait, Notify, WakeSlot, CALM_DELIVERIES_BEFORE_PLAIN,
+        MERGED_WRITES_BEFORE_COALESCING,
+    };
     use crate::Token;
     use std::io;
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
@@ -817,6 +1009,115 @@ mod tests {
         assert!(may_linger(Some(Duration::from_secs(10))));
         assert!(!may_linger(Some(Duration::ZERO)));
         assert!(!may_linger(Some(Duration::from_micros(999))));
+    }
+
+    /// `rounds` wakes, each delivered before the next: calm deliveries.
+    fn calm_rounds(slot: &WakeSlot, recorder: &Recorder, rounds: u32) {
+        for _ in 0..rounds {
+            slot.wake(recorder).unwrap();
+            deliver_and_poll_again(slot);
+        }
+    }
+
+    #[test]
+    fn after_calm_deliveries_every_wake_writes() {
+        let (slot, recorder) = claimed(WakeSlot::new(), |_| {});
+        calm_rounds(&slot, &recorder, CALM_DELIVERIES_BEFORE_PLAIN - 1);
+        slot.wake(&*recorder).unwrap();
+        slot.wake(&*recorder).unwrap();
+        let before = CALM_DELIVERIES_BEFORE_PLAIN as usize - 1;
+        assert_eq!(writes(&recorder), before + 1, "still coalescing");
+        assert!(matches!(slot.before_wait(None), BeforeWait::Report { .. }));
+
+        let (slot, recorder) = claimed(WakeSlot::new(), |_| {});
+        calm_rounds(&slot, &recorder, CALM_DELIVERIES_BEFORE_PLAIN);
+        slot.wake(&*recorder).unwrap();
+        slot.wake(&*recorder).unwrap();
+        let before = CALM_DELIVERIES_BEFORE_PLAIN as usize;
+        assert_eq!(writes(&recorder), before + 2, "each wake writes");
+        // Nothing for `select` to report: the kernel holds the writes.
+        slot.after_wait([TOKEN.0]);
+        assert_eq!(slot.before_wait(None), BeforeWait::Wait);
+    }
+
+    #[test]
+    fn a_report_breaks_the_calm() {
+        let (slot, recorder) = claimed(WakeSlot::new(), |_| {});
+        calm_rounds(&slot, &recorder, CALM_DELIVERIES_BEFORE_PLAIN - 1);
+        // Two wakes for one delivery: the second is reported.
+        slot.wake(&*recorder).unwrap();
+        slot.after_wait([TOKEN.0]);
+        slot.wake(&*recorder).unwrap();
+        assert!(matches!(slot.before_wait(None), BeforeWait::Report { .. }));
+        assert_eq!(slot.before_wait_lingering(None, |_| true), BeforeWait::Wait);
+        calm_rounds(&slot, &recorder, CALM_DELIVERIES_BEFORE_PLAIN - 1);
+        let before = writes(&recorder);
+        slot.wake(&*recorder).unwrap();
+        slot.wake(&*recorder).unwrap();
+        assert_eq!(writes(&recorder), before + 1, "the count starts again");
+    }
+
+    #[test]
+    fn one_wake_per_delivery_stays_plain() {
+        let (slot, recorder) = claimed(WakeSlot::new(), |_| {});
+        calm_rounds(&slot, &recorder, CALM_DELIVERIES_BEFORE_PLAIN);
+        let rounds = 10 * MERGED_WRITES_BEFORE_COALESCING as usize;
+        calm_rounds(&slot, &recorder, rounds as u32);
+        let before = writes(&recorder);
+        slot.wake(&*recorder).unwrap();
+        slot.wake(&*recorder).unwrap();
+        assert_eq!(writes(&recorder), before + 2, "deliveries are credited");
+    }
+
+    #[test]
+    fn merged_writes_in_plain_return_the_slot_to_coalescing() {
+        let (slot, recorder) = claimed(WakeSlot::new(), |_| {});
+        calm_rounds(&slot, &recorder, CALM_DELIVERIES_BEFORE_PLAIN);
+        let before = writes(&recorder);
+        for _ in 0..1_000 {
+            slot.wake(&*recorder).unwrap();
+        }
+        // `MERGED_WRITES_BEFORE_COALESCING` writes in `PLAIN`, then one
+        // from `IDLE` that the rest merge into.
+        let burst = writes(&recorder) - before;
+        assert_eq!(burst, MERGED_WRITES_BEFORE_COALESCING as usize + 1);
+        slot.after_wait([TOKEN.0]);
+        assert!(matches!(slot.before_wait(None), BeforeWait::Report { .. }));
+    }
+
+    #[test]
+    fn a_write_first_in_flight_when_the_slot_turns_plain_leaves_every_wake_writing() {
+        // The poller delivers and polls again while the calm round's wake
+        // is still writing; that told `IDLE` is the one that turns `PLAIN`,
+        // and the late record must not turn it into `WRITTEN`.
+        let (slot, recorder) = claimed(WakeSlot::new(), |slot| {
+            calm_rounds_without_writes(slot, CALM_DELIVERIES_BEFORE_PLAIN - 1);
+            deliver_and_poll_again(slot);
+        });
+        slot.wake(&*recorder).unwrap();
+        slot.wake(&*recorder).unwrap();
+        slot.wake(&*recorder).unwrap();
+        assert_eq!(writes(&recorder), 3, "each wake writes");
+    }
+
+    /// Calm deliveries told without wakes (the notifier's first write is
+    /// in progress): moves `calm` on as a waking thread's rounds would.
+    fn calm_rounds_without_writes(slot: &WakeSlot, rounds: u32) {
+        for _ in 0..rounds {
+            deliver_and_poll_again(slot);
+        }
+    }
+
+    #[test]
+    fn exposing_a_plain_slot_keeps_every_wake_writing() {
+        let (slot, recorder) = claimed(WakeSlot::new(), |_| {});
+        calm_rounds(&slot, &recorder, CALM_DELIVERIES_BEFORE_PLAIN);
+        slot.expose();
+        let before = writes(&recorder);
+        slot.wake(&*recorder).unwrap();
+        slot.after_wait([TOKEN.0]);
+        slot.wake(&*recorder).unwrap();
+        assert_eq!(writes(&recorder), before + 2);
     }
 
     #[test]
