@@ -252,7 +252,6 @@
 //! mio leaves unspecified, and debug builds reject) always writes.
 
 use crate::Token;
-use std::cell::Cell;
 use std::io;
 use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
@@ -516,14 +515,20 @@ impl WakeSlot {
     /// to; returns the phase it moved to, or `None` once `next` says to
     /// stay.
     #[inline]
-    fn advance(&self, mut word: Word, next: impl Fn(u8) -> Option<u8>) -> Option<u8> {
+    fn advance(&self, word: Word, next: impl Fn(u8) -> Option<u8>) -> Option<u8> {
+        self.advance_from(word, next).map(|(_, to)| to)
+    }
+
+    /// `advance`, returning the phase moved from as well.
+    #[inline]
+    fn advance_from(&self, mut word: Word, next: impl Fn(u8) -> Option<u8>) -> Option<(u8, u8)> {
         loop {
             let to = next(phase(word))?;
             match self
                 .state
                 .compare_exchange(word, moved(word, to), SeqCst, SeqCst)
             {
-                Ok(_) => return Some(to),
+                Ok(_) => return Some((phase(word), to)),
                 Err(actual) => word = actual,
             }
         }
@@ -638,47 +643,59 @@ impl WakeSlot {
             }
             return BeforeWait::Wait;
         }
-        let found = Cell::new(IDLE);
-        let next = |state| {
-            found.set(state);
-            match state {
-                MISSED => Some(DELIVERED),
-                DELIVERED => Some(IDLE),
-                // The delivered write, no wake since; or (`IDLE`) a write
-                // first whose record may still land: told, so that it fails.
-                WRITTEN | IDLE if owed => Some(IDLE),
-                // `IDLE`, or a write whose event the kernel still holds.
-                _ => None,
-            }
+        let next = |state| match state {
+            MISSED => Some(DELIVERED),
+            DELIVERED => Some(IDLE),
+            // The delivered write, no wake since; or (`IDLE`) a write first
+            // whose record may still land: told, so that it fails.
+            WRITTEN | IDLE if owed => Some(IDLE),
+            // `IDLE`, or a write whose event the kernel still holds.
+            _ => None,
         };
         if phase(word) == DELIVERED && may_linger(timeout) {
             word = self.linger(word, give_up);
         }
-        let to = self.advance(word, next);
-        if to == Some(IDLE) && matches!(found.get(), WRITTEN | IDLE) {
-            // A calm delivery: one write, no wake merged into it.
-            let calm = poller.calm.load(Relaxed) + 1;
-            if calm < CALM_DELIVERIES_BEFORE_PLAIN {
-                poller.calm.store(calm, Relaxed);
-            } else {
-                poller.calm.store(0, Relaxed);
-                self.enter_plain();
+        match self.advance_from(word, next) {
+            None => return BeforeWait::Wait,
+            Some((_, DELIVERED)) => {}
+            Some((DELIVERED, _)) => {
+                self.break_calm();
+                return BeforeWait::Wait;
             }
-        } else if to.is_some() && poller.calm.load(Relaxed) != 0 {
-            // A report, or the `DELIVERED` after one: wakes merged. (Not
-            // stored when already 0: wakes under a stream read `exposed`,
-            // on the same line.)
-            poller.calm.store(0, Relaxed);
+            Some(_) => {
+                self.count_calm();
+                return BeforeWait::Wait;
+            }
         }
-        if to != Some(DELIVERED) {
-            return BeforeWait::Wait;
-        }
+        self.break_calm();
         self.settle_delivered();
         // Claim 4: before the caller looks at its own state.
         fence(SeqCst);
         BeforeWait::Report {
             token: Token(self.token.load(Relaxed)),
             after_batch: owed,
+        }
+    }
+
+    /// A calm delivery: one write, delivered, no wake merged into it.
+    #[inline]
+    fn count_calm(&self) {
+        let calm = self.poller.calm.load(Relaxed) + 1;
+        if calm < CALM_DELIVERIES_BEFORE_PLAIN {
+            self.poller.calm.store(calm, Relaxed);
+        } else {
+            self.poller.calm.store(0, Relaxed);
+            self.enter_plain();
+        }
+    }
+
+    /// A report, or the `DELIVERED` after one: wakes merged.
+    #[inline]
+    fn break_calm(&self) {
+        // Not stored when already 0: wakes under a stream read `exposed`,
+        // on the same line.
+        if self.poller.calm.load(Relaxed) != 0 {
+            self.poller.calm.store(0, Relaxed);
         }
     }
 
