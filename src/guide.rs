@@ -113,12 +113,17 @@
 //! Wakes **coalesce**: several wakes before the loop sees the event may
 //! produce a single event, so the event means "look at your queue", never
 //! "one item arrived". nbio makes that cheap: a wake while one is already
-//! pending makes no system call at all, and a wake after the loop has
-//! received the previous wake event always produces a new one. On Linux and
-//! Android, when `poll` has just reported such a merged wake, the next
-//! `poll` (with no timeout, or one of 1 ms or more) first watches for up to
-//! 2 µs for a further wake, so that a thread waking in a loop keeps the
-//! poller busy rather than asleep; such a wait may end up to 2 µs after its
+//! pending makes no system call (with one bounded exception, below), and a
+//! wake after the loop has received the previous wake event always
+//! produces a new one. On Linux and Android, while wakes come one at a
+//! time (each delivered, and the loop back in `poll`, before the next:
+//! nothing to merge), every wake simply writes, as mio's do, which keeps
+//! the wake's path free of a read of what the poller last wrote; a burst
+//! after such a spell makes up to about 32 writes before wakes merge
+//! again. When `poll` has just reported a merged wake, the next `poll`
+//! (with no timeout, or one of 1 ms or more) first watches for up to 2 µs
+//! for a further wake, so that a thread waking in a loop keeps the poller
+//! busy rather than asleep; such a wait may end up to 2 µs after its
 //! timeout.
 //!
 //! ```
