@@ -158,10 +158,10 @@
 //! record after it fails. A write whose record failed may leave its event
 //! in the kernel while the state is `IDLE`: that event is delivered by the
 //! next wait like any other and told as above, a spurious return at worst.
-//! The change count is 62 bits wide, so it cannot come round to the word a
+//! The change count is 61 bits wide, so it cannot come round to the word a
 //! wake read while that wake is between its read and its record; where the
-//! target has no 64-bit atomics it is 30 bits, and coming round would take
-//! a billion deliveries while one wake sits between its write and its
+//! target has no 64-bit atomics it is 29 bits, and coming round would take
+//! half a billion deliveries while one wake sits between its write and its
 //! record.
 //!
 //! # Exposed selectors
