@@ -397,16 +397,23 @@ fn wake_round(poll: &mut nbio::Poll, events: &mut nbio::Events, waker: &nbio::Wa
 
 const WAKER: nbio::Token = nbio::Token(7);
 
-#[test]
-fn a_wake_while_one_is_pending_makes_no_system_call() {
-    use nbio::{Events, Poll, Waker};
+/// A poll with a waker under `WAKER`, or `None` (saying the test is
+/// skipped) where the thread's write calls cannot be counted.
+fn counted_waker() -> Option<(nbio::Poll, nbio::Events, nbio::Waker)> {
     if thread_write_calls().is_none() {
         println!("SKIPPED: /proc/thread-self/io is not available");
-        return;
+        return None;
     }
-    let mut poll = Poll::new().unwrap();
-    let mut events = Events::with_capacity(8);
-    let waker = Waker::new(poll.registry(), WAKER).unwrap();
+    let poll = nbio::Poll::new().unwrap();
+    let waker = nbio::Waker::new(poll.registry(), WAKER).unwrap();
+    Some((poll, nbio::Events::with_capacity(8), waker))
+}
+
+#[test]
+fn a_wake_while_one_is_pending_makes_no_system_call() {
+    let Some((mut poll, mut events, waker)) = counted_waker() else {
+        return;
+    };
     // Nothing delivered yet: the first wake writes, the rest merge.
     assert_eq!(wake_round(&mut poll, &mut events, &waker), 1);
     // After a delivery, with the poller not blocked: epoll reports the wake
@@ -428,14 +435,9 @@ fn a_wake_while_one_is_pending_makes_no_system_call() {
 /// `src/sys/unix/waker/coalesce.rs`, "Wakes one at a time").
 #[test]
 fn a_burst_after_a_calm_spell_makes_a_bounded_number_of_writes() {
-    use nbio::{Events, Poll, Waker};
-    if thread_write_calls().is_none() {
-        println!("SKIPPED: /proc/thread-self/io is not available");
+    let Some((mut poll, mut events, waker)) = counted_waker() else {
         return;
-    }
-    let mut poll = Poll::new().unwrap();
-    let mut events = Events::with_capacity(8);
-    let waker = Waker::new(poll.registry(), WAKER).unwrap();
+    };
     let before = thread_write_calls().unwrap();
     for _ in 0..64 {
         waker.wake().unwrap();
@@ -507,15 +509,10 @@ fn a_blocked_poller_is_woken_by_one_write() {
 #[test]
 #[cfg(not(nbio_force_poll))] // the poll(2) selector has no fd to hand out
 fn every_wake_after_a_delivery_writes_once_the_fd_is_exposed() {
-    use nbio::{Events, Poll, Waker};
     use std::os::fd::AsRawFd;
-    if thread_write_calls().is_none() {
-        println!("SKIPPED: /proc/thread-self/io is not available");
+    let Some((mut poll, mut events, waker)) = counted_waker() else {
         return;
-    }
-    let mut poll = Poll::new().unwrap();
-    let mut events = Events::with_capacity(8);
-    let waker = Waker::new(poll.registry(), WAKER).unwrap();
+    };
     let _fd = poll.as_raw_fd();
     for round in 0..4 {
         let writes = wake_round(&mut poll, &mut events, &waker);
