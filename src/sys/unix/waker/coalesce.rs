@@ -83,8 +83,8 @@
 //! again), that `select` moves its just-told `IDLE` on to `PLAIN`. In
 //! `PLAIN` a wake that reads `PLAIN` writes, and only then (off the path
 //! to the poller) counts itself in `wakes`, a line only waking threads
-//! write; `select` writes nothing before it waits, so the line the wake
-//! reads stays in its CPU's cache. It counts its deliveries instead and
+//! write; `select` leaves `state` alone, so the line the wake reads first
+//! stays in its CPU's cache. `select` counts its deliveries instead and
 //! adds them to `credit` [`DELIVERIES_CREDITED_TOGETHER`] at a time (a
 //! line the wakes read after their write, so it crosses once per that
 //! many deliveries).
