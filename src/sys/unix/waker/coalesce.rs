@@ -631,15 +631,7 @@ impl WakeSlot {
         if phase(word) == PLAIN {
             // Every wake writes: nothing to tell, only a delivery to credit.
             if owed {
-                let uncredited = poller.uncredited.load(Relaxed) + 1;
-                if uncredited < DELIVERIES_CREDITED_TOGETHER {
-                    poller.uncredited.store(uncredited, Relaxed);
-                } else {
-                    poller.uncredited.store(0, Relaxed);
-                    let credit = self.credit.load(Relaxed);
-                    self.credit
-                        .store(credit.wrapping_add(Word::from(uncredited)), Relaxed);
-                }
+                self.credit_delivery();
             }
             return BeforeWait::Wait;
         }
@@ -674,6 +666,21 @@ impl WakeSlot {
         BeforeWait::Report {
             token: Token(self.token.load(Relaxed)),
             after_batch: owed,
+        }
+    }
+
+    /// A delivery in `PLAIN`, credited to the wakes with the ones before
+    /// it once there are [`DELIVERIES_CREDITED_TOGETHER`].
+    #[inline]
+    fn credit_delivery(&self) {
+        let uncredited = self.poller.uncredited.load(Relaxed) + 1;
+        if uncredited < DELIVERIES_CREDITED_TOGETHER {
+            self.poller.uncredited.store(uncredited, Relaxed);
+        } else {
+            self.poller.uncredited.store(0, Relaxed);
+            let credit = self.credit.load(Relaxed);
+            self.credit
+                .store(credit.wrapping_add(Word::from(uncredited)), Relaxed);
         }
     }
 
@@ -1036,22 +1043,24 @@ mod tests {
         }
     }
 
+    /// Two wakes with no delivery between them: how many wrote.
+    fn writes_of_two_wakes(slot: &WakeSlot, recorder: &Recorder) -> usize {
+        let before = writes(recorder);
+        slot.wake(recorder).unwrap();
+        slot.wake(recorder).unwrap();
+        writes(recorder) - before
+    }
+
     #[test]
     fn after_calm_deliveries_every_wake_writes() {
         let (slot, recorder) = claimed(WakeSlot::new(), |_| {});
         calm_rounds(&slot, &recorder, CALM_DELIVERIES_BEFORE_PLAIN - 1);
-        slot.wake(&*recorder).unwrap();
-        slot.wake(&*recorder).unwrap();
-        let before = CALM_DELIVERIES_BEFORE_PLAIN as usize - 1;
-        assert_eq!(writes(&recorder), before + 1, "still coalescing");
+        assert_eq!(writes_of_two_wakes(&slot, &recorder), 1, "still coalescing");
         assert!(matches!(slot.before_wait(None), BeforeWait::Report { .. }));
 
         let (slot, recorder) = claimed(WakeSlot::new(), |_| {});
         calm_rounds(&slot, &recorder, CALM_DELIVERIES_BEFORE_PLAIN);
-        slot.wake(&*recorder).unwrap();
-        slot.wake(&*recorder).unwrap();
-        let before = CALM_DELIVERIES_BEFORE_PLAIN as usize;
-        assert_eq!(writes(&recorder), before + 2, "each wake writes");
+        assert_eq!(writes_of_two_wakes(&slot, &recorder), 2, "each wake writes");
         // Nothing for `select` to report: the kernel holds the writes.
         slot.after_wait([TOKEN.0]);
         assert_eq!(slot.before_wait(None), BeforeWait::Wait);
@@ -1068,10 +1077,11 @@ mod tests {
         assert!(matches!(slot.before_wait(None), BeforeWait::Report { .. }));
         assert_eq!(slot.before_wait_lingering(None, |_| true), BeforeWait::Wait);
         calm_rounds(&slot, &recorder, CALM_DELIVERIES_BEFORE_PLAIN - 1);
-        let before = writes(&recorder);
-        slot.wake(&*recorder).unwrap();
-        slot.wake(&*recorder).unwrap();
-        assert_eq!(writes(&recorder), before + 1, "the count starts again");
+        assert_eq!(
+            writes_of_two_wakes(&slot, &recorder),
+            1,
+            "the count starts again"
+        );
     }
 
     #[test]
@@ -1080,10 +1090,11 @@ mod tests {
         calm_rounds(&slot, &recorder, CALM_DELIVERIES_BEFORE_PLAIN);
         let rounds = 10 * MERGED_WRITES_BEFORE_COALESCING as usize;
         calm_rounds(&slot, &recorder, rounds as u32);
-        let before = writes(&recorder);
-        slot.wake(&*recorder).unwrap();
-        slot.wake(&*recorder).unwrap();
-        assert_eq!(writes(&recorder), before + 2, "deliveries are credited");
+        assert_eq!(
+            writes_of_two_wakes(&slot, &recorder),
+            2,
+            "deliveries are credited"
+        );
     }
 
     #[test]
